@@ -1,0 +1,279 @@
+"""Headless command line over the same core the GUI uses.
+
+Everything the window does can be done here: scan, detect (resumable), import results made
+elsewhere, export sidecars, manage model packs. ``--json`` prints one JSON object per event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .core.errors import WildlifeError
+from .core.paths import AppPaths
+from .core.progress import CancelToken
+
+FAMILIES = ("yolov5", "yolov8", "yolov10", "rtdetr", "classifier")
+
+
+def _jsonable(obj: Any) -> Any:
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {k: _jsonable(v) for k, v in asdict(obj).items()}
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def _emit(kind: str, payload: Any) -> None:
+    print(json.dumps({"event": kind, **_jsonable(payload)}, ensure_ascii=False), flush=True)
+
+
+def _fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def cmd_scan(args: argparse.Namespace, paths: AppPaths) -> int:
+    from .pipeline.scan import scan_folder
+
+    t0 = time.perf_counter()
+    res = scan_folder(Path(args.folder))
+    n_img = sum(f.kind == "image" for f in res.files)
+    out = {"folder": str(args.folder), "images": n_img, "videos": len(res.files) - n_img,
+           "skipped": [list(s) for s in res.skipped], "seconds": round(time.perf_counter() - t0, 3)}
+    if args.json:
+        _emit("scan", out)
+    else:
+        print(f"{n_img} images, {out['videos']} videos in {args.folder} ({out['seconds']} s)")
+        for rel, why in res.skipped:
+            print(f"  skipped {rel}: {why}")
+    return 0
+
+
+def cmd_detect(args: argparse.Namespace, paths: AppPaths) -> int:
+    from .pipeline.job import FileProcessed, JobConfig, JobFinished, JobStarted, SidecarsWritten, run_job
+    from .pipeline.results import export_folder
+
+    config = JobConfig(
+        folder=Path(args.folder), detector_id=args.detector, classifier_id=args.classifier,
+        conf_floor=args.conf_floor, detection_threshold=args.threshold,
+        classification_threshold=args.classification_threshold, video_every_s=args.video_every,
+        video_max_frames=args.video_max_frames, intra_threads=args.threads, checkpoint_s=args.checkpoint,
+        decode_workers=args.decode_workers,
+    )
+    cancel = CancelToken()
+    last_print = 0.0
+    try:
+        for ev in run_job(config, paths=paths, cancel=cancel):
+            if args.json:
+                if isinstance(ev, FileProcessed):
+                    _emit("file", {"file": ev.prediction.rel_path, "failure": ev.prediction.failure,
+                                   "detections": len(ev.prediction.detections), "done": ev.progress.done,
+                                   "total": ev.progress.total})
+                else:
+                    _emit(type(ev).__name__, ev)
+                continue
+            if isinstance(ev, JobStarted):
+                for w in ev.warnings:
+                    print(f"WARNING: {w}", file=sys.stderr)
+                print(f"{ev.total} files, {ev.already_done} already done, {ev.todo} to process "
+                      f"(layer {ev.layer_id})", file=sys.stderr)
+            elif isinstance(ev, FileProcessed):
+                now = time.monotonic()
+                if ev.prediction.failure:
+                    print(f"  failed: {ev.prediction.rel_path}: {ev.prediction.failure}", file=sys.stderr)
+                if now - last_print > 1.0 or ev.progress.done == ev.progress.total:
+                    last_print = now
+                    rate = f"{ev.progress.rate:.2f}/s" if ev.progress.rate else "-"
+                    print(f"  {ev.progress.done}/{ev.progress.total}  {rate}  ETA {_fmt_eta(ev.progress.eta_s)}",
+                          file=sys.stderr)
+            elif isinstance(ev, SidecarsWritten):
+                pass
+            elif isinstance(ev, JobFinished):
+                s = ev.summary
+                print(f"{'Cancelled' if s.cancelled else 'Done'}: {s.processed} processed in {s.elapsed_s:.1f} s; "
+                      f"{s.animals} with animals, {s.persons} with people, {s.vehicles} with vehicles, "
+                      f"{s.empty} empty, {s.failed} failed.")
+                for p in s.sidecars:
+                    print(f"  wrote {p}")
+                if s.random_weights:
+                    print(f"WARNING: {ev.summary.warnings[0] if ev.summary.warnings else 'random weights'}",
+                          file=sys.stderr)
+    except KeyboardInterrupt:
+        # The journal has every finished file; make the sidecars match it, then stop.
+        export_folder(Path(args.folder), paths=paths, detection_threshold=args.threshold)
+        print("Interrupted: progress saved; run the same command again to resume.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def cmd_import_results(args: argparse.Namespace, paths: AppPaths) -> int:
+    from .pipeline.importer import import_results
+
+    rep = import_results(Path(args.folder), Path(args.results), paths)
+    out = {"imported": rep.imported, "missing": len(rep.missing), "unmatched": rep.unmatched,
+           "layer_id": rep.results.layer_id, "output_dir": str(rep.results.output_dir)}
+    if args.json:
+        _emit("import", out)
+    else:
+        print(f"Imported results for {rep.imported} files (layer {rep.results.layer_id}); "
+              f"{len(rep.missing)} listed files not found here; {rep.unmatched} files here without results.")
+        print(f"Sidecars in {rep.results.output_dir}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, paths: AppPaths) -> int:
+    from .pipeline.results import export_folder
+
+    written = export_folder(Path(args.folder), detection_threshold=args.threshold,
+                            classification_threshold=args.classification_threshold, paths=paths,
+                            out_dir=Path(args.out) if args.out else None)
+    for p in written:
+        print(p)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
+    from .runtime.store import ModelStore
+
+    store = ModelStore(paths)
+    if args.models_cmd == "list":
+        models = store.list()
+        if args.json:
+            _emit("models", {"models": models})
+        elif not models:
+            print("No models installed. Import a model pack with: wildlife-desktop models import PATH")
+        for m in models:
+            flag = "  [RANDOM WEIGHTS - benchmark only, not a detector]" if m.random_weights else ""
+            print(f"{m.id:32s} {m.task:15s} {m.family:10s} v{m.version}  {m.licence}{flag}")
+        return 0
+    if args.models_cmd == "import":
+        src = Path(args.path)
+        if src.suffix.lower() == ".onnx":
+            if not args.family:
+                raise WildlifeError("Importing a bare .onnx needs --family and --labels.")
+            labels = tuple(x.strip() for x in (args.labels or "").split(",") if x.strip())
+            m = store.import_onnx(src, family=args.family, labels=labels, input_size=args.input_size,
+                                  random_weights=args.random_weights, model_id=args.id)
+        else:
+            m = store.import_pack(src)
+        print(f"Installed {m.id} ({m.task}, {m.family}, sha256 {m.sha256[:12]}…)")
+        if m.random_weights:
+            print("WARNING: this model has RANDOM WEIGHTS: benchmark only, not a detector.", file=sys.stderr)
+        return 0
+    if args.models_cmd == "verify":
+        bad = 0
+        for mid, ok, msg in store.verify():
+            print(f"{'OK  ' if ok else 'FAIL'} {mid}: {msg}")
+            bad += not ok
+        return 1 if bad else 0
+    if args.models_cmd == "remove":
+        store.remove(args.id)
+        print(f"Removed {args.id}")
+        return 0
+    raise AssertionError(args.models_cmd)
+
+
+def cmd_gui(args: argparse.Namespace, paths: AppPaths) -> int:
+    from .gui.app import main as gui_main
+
+    argv = [args.folder] if args.folder else []
+    if args.screenshot:
+        argv += ["--screenshot", args.screenshot]
+    if args.size:
+        argv += ["--size", args.size]
+    return gui_main(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wildlife-desktop", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"wildlife-desktop {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("scan", help="count the images and videos in a folder")
+    s.add_argument("folder")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_scan)
+
+    d = sub.add_parser("detect", help="run a detector (and classifier) on a folder; resumes where it stopped")
+    d.add_argument("folder")
+    d.add_argument("--detector", required=True, help="installed detector id (see: models list)")
+    d.add_argument("--classifier", help="installed classifier id")
+    d.add_argument("--threshold", type=float, help="detection threshold for COCO/CSV (default: the model's)")
+    d.add_argument("--classification-threshold", type=float)
+    d.add_argument("--conf-floor", type=float, default=0.005, help="lowest confidence stored (default 0.005)")
+    d.add_argument("--video-every", type=float, default=1.0, help="seconds between sampled video frames")
+    d.add_argument("--video-max-frames", type=int, default=120)
+    d.add_argument("--threads", type=int, help="inference threads (default: cores - 1)")
+    d.add_argument("--decode-workers", type=int, default=1)
+    d.add_argument("--checkpoint", type=float, default=60.0, help="seconds between sidecar rewrites")
+    d.add_argument("--json", action="store_true", help="JSON-lines events on stdout")
+    d.set_defaults(func=cmd_detect)
+
+    i = sub.add_parser("import-results", help="import a MegaDetector (or Pytorch-Wildlife) results file")
+    i.add_argument("folder")
+    i.add_argument("results")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_import_results)
+
+    e = sub.add_parser("export", help="re-write the sidecars (recognitions.json, COCO, CSV)")
+    e.add_argument("folder")
+    e.add_argument("--threshold", type=float)
+    e.add_argument("--classification-threshold", type=float)
+    e.add_argument("--out", help="write into this folder instead")
+    e.set_defaults(func=cmd_export)
+
+    m = sub.add_parser("models", help="list, import, verify or remove model packs")
+    msub = m.add_subparsers(dest="models_cmd", required=True)
+    ml = msub.add_parser("list")
+    ml.add_argument("--json", action="store_true")
+    mi = msub.add_parser("import", help="a model pack (folder or .zip) or a bare .onnx")
+    mi.add_argument("path")
+    mi.add_argument("--family", choices=FAMILIES)
+    mi.add_argument("--labels", help="comma-separated labels in model output order")
+    mi.add_argument("--input-size", type=int)
+    mi.add_argument("--random-weights", action="store_true")
+    mi.add_argument("--id")
+    msub.add_parser("verify")
+    mr = msub.add_parser("remove")
+    mr.add_argument("id")
+    m.set_defaults(func=cmd_models)
+
+    g = sub.add_parser("gui", help="open the desktop window")
+    g.add_argument("folder", nargs="?")
+    g.add_argument("--screenshot", help="save a PNG of the window once loaded, then exit")
+    g.add_argument("--size", help="window size WxH, e.g. 1366x768")
+    g.set_defaults(func=cmd_gui)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    paths = AppPaths.default()
+    try:
+        return int(args.func(args, paths) or 0)
+    except WildlifeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

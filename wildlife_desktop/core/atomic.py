@@ -1,0 +1,62 @@
+"""Atomic file writes: write a temp file in the same folder, fsync, then ``os.replace``.
+
+A reader (or Timelapse) never sees a half-written file, and a process killed mid-write
+leaves the previous version intact. The temp file lives in the destination folder because
+``os.replace`` is only atomic within one file system.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import SidecarWriteError
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically.
+
+    Raises:
+        SidecarWriteError: the folder is missing, read-only or full.
+    """
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise SidecarWriteError(f"Cannot write in {path.parent}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise SidecarWriteError(f"Cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj: Any, *, indent: int | None = 1) -> None:
+    """Serialise ``obj`` as UTF-8 JSON and write it atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False) + "\n")
+
+
+def is_writable_dir(folder: Path) -> bool:
+    """True when a file can really be created in ``folder`` (``os.access`` lies on some mounts)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".wd-probe.", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+    return True

@@ -1,0 +1,142 @@
+"""Import results made elsewhere (MegaDetector batch JSON, Pytorch-Wildlife JSON) as a result layer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from PIL import Image
+
+from ..core.errors import DatasetError
+from ..core.paths import AppPaths
+from ..core.records import MediaMeta, Prediction
+from ..formats.md_batch import read_md_batch, read_pytorch_wildlife_json
+from .exif import read_meta
+from .journal import LayerInfo, Workspace, current_entries
+from .results import FolderResults, build_bundle, load_results, write_sidecars
+from .scan import scan_folder
+
+logger = logging.getLogger(__name__)
+
+# MegaDetector's own defaults for its models (run_detector.py); anything else: 0.2 / 0.1.
+_MD_THRESHOLDS = {"v5": (0.2, 0.05), "v4": (0.8, 0.3), "v6": (0.2, 0.05), "1000": (0.2, 0.05)}
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    results: FolderResults
+    imported: int
+    missing: tuple[str, ...]  # files named in the results file but not in the folder
+    unmatched: int  # files in the folder the results file does not mention
+
+
+def _thresholds(info: dict, detector: str) -> tuple[float, float]:
+    meta = info.get("detector_metadata") or {}
+    if "typical_detection_threshold" in meta:
+        return (float(meta["typical_detection_threshold"]),
+                float(meta.get("conservative_detection_threshold", 0.05)))
+    name = detector.lower()
+    for tag, thr in _MD_THRESHOLDS.items():
+        if tag in name:
+            return thr
+    return (0.2, 0.1)
+
+
+def _image_meta(path: Path) -> MediaMeta:
+    meta = read_meta(path)
+    try:
+        with Image.open(path) as im:  # header only: no pixel decode
+            w, h = im.size
+    except (OSError, Image.DecompressionBombError, ValueError):
+        return meta
+    if meta.orientation in (5, 6, 7, 8):
+        w, h = h, w
+    return replace(meta, width=w, height=h)
+
+
+def import_results(
+    folder: Path, results_file: Path, paths: AppPaths | None = None, *, pytorch_wildlife: bool | None = None
+) -> ImportReport:
+    """Read ``results_file`` into a new, active result layer of ``folder`` and write the sidecars.
+
+    Paths in the file are matched against files under ``folder`` (relative, or by their suffix
+    when the file holds absolute or differently rooted paths).
+    """
+    paths = paths or AppPaths.default()
+    results_file = Path(results_file)
+    try:
+        raw_bytes = results_file.read_bytes()
+        raw = json.loads(raw_bytes)
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"Cannot read results file {results_file}: {exc}") from exc
+    scan = scan_folder(Path(folder))
+    by_rel = {f.rel_path: f for f in scan.files}
+    if pytorch_wildlife is None:
+        pytorch_wildlife = isinstance(raw, dict) and "annotations" in raw and "images" not in raw
+    if pytorch_wildlife:
+        def size_of(rel: str) -> tuple[int, int]:
+            m = _image_meta(Path(folder) / rel)
+            if m.width is None or m.height is None:
+                raise DatasetError(f"Cannot read the size of {rel}")
+            return (m.width, m.height)
+        imported = read_pytorch_wildlife_json(raw, size_of=size_of, known_files=tuple(by_rel))
+    else:
+        imported = read_md_batch(raw)
+    info = dict(imported.info)
+    detector = str(info.get("detector") or results_file.name)
+    typical, conservative = _thresholds(info, detector)
+    layer = LayerInfo(
+        source="import",
+        detector=detector,
+        detector_version=str((info.get("detector_metadata") or {}).get("megadetector_version", "")),
+        classifier=str(info.get("classifier") or ("imported" if imported.classification_labels else "")),
+        classifier_labels=tuple(imported.classification_labels),
+        typical_threshold=typical,
+        conservative_threshold=conservative,
+        typical_classification_threshold=float(
+            (info.get("classifier_metadata") or {}).get("typical_classification_threshold", 0.5)),
+        random_weights=bool((info.get("wildlife_desktop") or {}).get("random_weights", False)),
+        created=str(info.get("detection_completion_time", "")),
+        extra={"import_sha256": hashlib.sha256(raw_bytes).hexdigest(), "import_file": results_file.name},
+    )
+    ws = Workspace.locate(Path(folder), paths, create=True)
+    assert ws is not None
+    layer_id = ws.ensure_layer(layer)
+    journal = ws.journal(layer_id)
+    have = current_entries(journal.load(), scan.files)
+    missing: list[str] = []
+    suffix_index = {}
+    for rel in by_rel:
+        suffix_index.setdefault(rel.rsplit("/", 1)[-1], []).append(rel)
+    try:
+        for pred in imported.predictions:
+            rel = pred.rel_path.replace("\\", "/").lstrip("./")
+            f = by_rel.get(rel)
+            if f is None:  # absolute or differently rooted path: match on a unique tail
+                cands = [r for r in suffix_index.get(rel.rsplit("/", 1)[-1], []) if rel.endswith(r)]
+                f = by_rel[cands[0]] if len(cands) == 1 else None
+            if f is None:
+                missing.append(pred.rel_path)
+                continue
+            if f.rel_path in have:
+                continue
+            meta = pred.meta
+            if f.kind == "image" and (meta.width is None or meta.datetime is None):
+                found = _image_meta(Path(folder) / f.rel_path)
+                meta = replace(found, width=meta.width or found.width, height=meta.height or found.height,
+                               datetime=meta.datetime or found.datetime)
+            fixed: Prediction = replace(pred, rel_path=f.rel_path, kind=f.kind, meta=meta)
+            journal.append(f.key, fixed)
+            have[f.rel_path] = fixed
+    finally:
+        journal.close()
+    ws.set_active(layer_id)
+    write_sidecars(ws.out_dir, build_bundle(layer, have))
+    res = load_results(Path(folder), paths)
+    assert res is not None
+    if missing:
+        logger.warning("%d file(s) in %s are not in %s", len(missing), results_file, folder)
+    return ImportReport(res, len(have), tuple(missing), len(scan.files) - len(have))

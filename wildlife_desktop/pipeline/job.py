@@ -1,0 +1,273 @@
+"""The one processing job behind both the CLI and the GUI: scan → detect/classify → journal → sidecars.
+
+``run_job`` is a generator of small frozen events. It checks its :class:`CancelToken` between
+files, appends each file's result to the layer journal as soon as it exists, and regenerates the
+sidecars at time-based checkpoints and at the end (also after a cancel). Images are decoded on a
+small thread pool ahead of inference (decode overlaps ``InferenceSession.run``, which releases
+the GIL).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import ImageReadError, ModelLoadError, WildlifeError
+from ..core.paths import AppPaths
+from ..core.progress import CancelToken, Cancelled, Progress, RateMeter
+from ..core.records import MediaFile, Prediction
+from ..runtime.store import ModelStore
+from .images import DecodedImage, load_image
+from .journal import LayerInfo, Workspace, current_entries
+from .predict import PredictOptions, failed, predict_image, predict_video
+from .results import build_bundle, write_sidecars
+from .scan import scan_folder
+
+logger = logging.getLogger(__name__)
+
+RANDOM_WEIGHTS_WARNING = "random weights — benchmark only, not a detector: every box it outputs is meaningless"
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    folder: Path
+    detector_id: str
+    classifier_id: str | None = None
+    conf_floor: float = 0.005
+    detection_threshold: float | None = None  # export/display; None = the detector's typical threshold
+    classification_threshold: float | None = None  # None = the classifier's typical threshold
+    video_every_s: float = 1.0
+    video_max_frames: int = 120
+    sequence_gap_s: float = 60.0
+    intra_threads: int | None = None
+    checkpoint_s: float = 60.0  # regenerate sidecars at most this often during a run
+    decode_workers: int = 1
+    include_videos: bool = True
+
+
+@dataclass(frozen=True)
+class JobStarted:
+    total: int
+    todo: int
+    already_done: int
+    layer_id: str
+    output_dir: Path
+    random_weights: bool
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileProcessed:
+    prediction: Prediction
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class SidecarsWritten:
+    paths: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    total: int
+    processed: int  # files processed in this run
+    failed: int
+    animals: int  # files with an animal at or above the detection threshold
+    persons: int
+    vehicles: int
+    empty: int
+    elapsed_s: float
+    output_dir: Path
+    sidecars: tuple[Path, ...]
+    cancelled: bool
+    random_weights: bool
+    layer_id: str = ""
+    warnings: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class JobFinished:
+    summary: JobSummary
+
+
+JobEvent = JobStarted | FileProcessed | SidecarsWritten | JobFinished
+
+
+def _layer_for(config: JobConfig, store: ModelStore) -> LayerInfo:
+    det, _ = store.get(config.detector_id)
+    if det.task != "detection":
+        raise ModelLoadError(f"Model '{det.id}' is a {det.task} model, not a detector.")
+    cls = None
+    if config.classifier_id:
+        cls, _ = store.get(config.classifier_id)
+        if cls.task != "classification":
+            raise ModelLoadError(f"Model '{cls.id}' is a {cls.task} model, not a classifier.")
+    return LayerInfo(
+        source="run",
+        detector=det.file,
+        detector_id=det.id,
+        detector_sha256=det.sha256,
+        detector_version=det.version,
+        classifier=cls.file if cls else "",
+        classifier_id=cls.id if cls else "",
+        classifier_sha256=cls.sha256 if cls else "",
+        classifier_labels=tuple(cls.labels) if cls else (),
+        typical_threshold=det.typical_threshold,
+        conservative_threshold=det.conservative_threshold,
+        typical_classification_threshold=cls.typical_threshold if cls else 0.5,
+        random_weights=det.random_weights or bool(cls and cls.random_weights),
+        conf_floor=config.conf_floor,
+        video_every_s=config.video_every_s,
+        video_max_frames=config.video_max_frames,
+        created=time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+
+
+def summarize(
+    preds: dict[str, Prediction], threshold: float
+) -> tuple[int, int, int, int, int]:
+    """(failed, animals, persons, vehicles, empty) file counts at ``threshold``."""
+    n_fail = n_an = n_pe = n_ve = n_empty = 0
+    for p in preds.values():
+        if p.failed:
+            n_fail += 1
+            continue
+        cats = {d.category for d in p.detections if d.confidence >= threshold}
+        n_an += "1" in cats
+        n_pe += "2" in cats
+        n_ve += "3" in cats
+        n_empty += not cats
+    return n_fail, n_an, n_pe, n_ve, n_empty
+
+
+def _decode(path: Path, target: int) -> DecodedImage | ImageReadError:
+    try:
+        return load_image(path, target=target)
+    except ImageReadError as exc:
+        return exc
+
+
+def run_job(
+    config: JobConfig, *, paths: AppPaths | None = None, cancel: CancelToken | None = None
+) -> Iterator[JobEvent]:
+    """Process ``config.folder``; resumable, cancellable. See the module docstring."""
+    paths = paths or AppPaths.default()
+    cancel = cancel or CancelToken()
+    t0 = time.monotonic()
+    store = ModelStore(paths)
+    layer = _layer_for(config, store)
+    ws = Workspace.locate(config.folder, paths, create=True)
+    assert ws is not None
+    layer_id = ws.ensure_layer(layer)
+    ws.set_active(layer_id)
+    scan = scan_folder(ws.folder, include_videos=config.include_videos)
+    journal = ws.journal(layer_id)
+    done = current_entries(journal.load(), scan.files)
+    todo = [f for f in scan.files if f.rel_path not in done]
+
+    warnings: list[str] = []
+    if layer.random_weights:
+        warnings.append(RANDOM_WEIGHTS_WARNING)
+    if ws.redirected:
+        warnings.append(f"The folder is read-only; results are written to {ws.out_dir}")
+    warnings.extend(f"skipped {rel}: {why}" for rel, why in scan.skipped)
+    yield JobStarted(len(scan.files), len(todo), len(done), layer_id, ws.out_dir, layer.random_weights,
+                     tuple(warnings))
+
+    def checkpoint() -> tuple[Path, ...]:
+        bundle = build_bundle(layer, done, detection_threshold=config.detection_threshold,
+                              classification_threshold=config.classification_threshold,
+                              sequence_gap_s=config.sequence_gap_s)
+        return write_sidecars(ws.out_dir, bundle)
+
+    cancelled = False
+    sidecars: tuple[Path, ...] = ()
+    processed = 0
+    try:
+        if todo:
+            detector = store.open_detector(config.detector_id, intra_threads=config.intra_threads)
+            classifier = (store.open_classifier(config.classifier_id, intra_threads=config.intra_threads)
+                          if config.classifier_id else None)
+            opts = PredictOptions(conf_floor=config.conf_floor, classify_min_conf=layer.conservative_threshold,
+                                  label_threshold=layer.typical_threshold, video_every_s=config.video_every_s,
+                                  video_max_frames=config.video_max_frames)
+            meter = RateMeter(len(todo))
+            last_ckpt = time.monotonic()
+            for f, pred in _iter_predict(ws.folder, todo, detector, classifier, opts, config, cancel):
+                journal.append(f.key, pred)
+                done[f.rel_path] = pred
+                processed += 1
+                yield FileProcessed(pred, meter.update(processed, f.rel_path))
+                if time.monotonic() - last_ckpt >= config.checkpoint_s:
+                    journal.sync()
+                    sidecars = checkpoint()
+                    last_ckpt = time.monotonic()
+                    yield SidecarsWritten(sidecars)
+    except Cancelled:
+        cancelled = True
+    finally:
+        journal.close()
+    sidecars = checkpoint()
+    yield SidecarsWritten(sidecars)
+    thr = layer.typical_threshold if config.detection_threshold is None else config.detection_threshold
+    n_fail, n_an, n_pe, n_ve, n_empty = summarize(done, thr)
+    yield JobFinished(JobSummary(
+        total=len(scan.files), processed=processed, failed=n_fail, animals=n_an, persons=n_pe,
+        vehicles=n_ve, empty=n_empty, elapsed_s=time.monotonic() - t0, output_dir=ws.out_dir,
+        sidecars=sidecars, cancelled=cancelled, random_weights=layer.random_weights, layer_id=layer_id,
+        warnings=tuple(warnings),
+    ))
+
+
+def _iter_predict(
+    folder: Path,
+    todo: list[MediaFile],
+    detector: object,
+    classifier: object,
+    opts: PredictOptions,
+    config: JobConfig,
+    cancel: CancelToken,
+) -> Iterator[tuple[MediaFile, Prediction]]:
+    """Predict each file in order, decoding upcoming images on a thread pool (bounded lookahead)."""
+    target = int(getattr(detector, "input_size", 640))
+    lookahead = max(2, 2 * config.decode_workers)
+    with ThreadPoolExecutor(max_workers=max(1, config.decode_workers), thread_name_prefix="decode") as pool:
+        pending: deque[tuple[MediaFile, Future[DecodedImage | ImageReadError] | None]] = deque()
+        it = iter(todo)
+
+        def refill() -> None:
+            while len(pending) < lookahead:
+                nxt = next(it, None)
+                if nxt is None:
+                    return
+                fut = pool.submit(_decode, folder / nxt.rel_path, target) if nxt.kind == "image" else None
+                pending.append((nxt, fut))
+
+        try:
+            refill()
+            while pending:
+                cancel.checkpoint()
+                f, fut = pending.popleft()
+                refill()
+                path = folder / f.rel_path
+                try:
+                    if fut is None:
+                        pred = predict_video(path, f.rel_path, detector, classifier, opts)  # type: ignore[arg-type]
+                    else:
+                        img = fut.result()
+                        if isinstance(img, ImageReadError):
+                            raise img
+                        pred = predict_image(path, f.rel_path, img, detector, classifier, opts)  # type: ignore[arg-type]
+                except (WildlifeError, OSError) as exc:
+                    logger.info("failed: %s: %s", f.rel_path, exc)
+                    pred = failed(f.rel_path, f.kind, str(exc) or type(exc).__name__)
+                yield f, pred
+        finally:
+            for _, fut in pending:
+                if fut is not None:
+                    fut.cancel()

@@ -1,0 +1,160 @@
+"""Read a folder's current results and write its sidecars (the CLI and GUI share these).
+
+Sidecars are regenerated from the active layer's journal at every checkpoint, so they are
+always a pure function of (journal, files on disk, thresholds): a resumed run writes exactly
+what an uninterrupted run writes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from ..core.paths import AppPaths
+from ..core.records import Prediction
+from ..formats.bundle import ExportBundle, ExportItem, ModelInfo, detection_id
+from ..formats.coco import write_coco
+from ..formats.csv_export import write_csv
+from ..formats.md_batch import write_md_batch
+from .journal import LayerInfo, Workspace, current_entries
+from .scan import scan_folder
+from .sequences import assign_sequences
+
+MD_SIDECAR = "recognitions.json"
+COCO_SIDECAR = "coco_cameratraps.json"
+CSV_SIDECAR = "detections.csv"
+SIDECAR_NAMES = (MD_SIDECAR, COCO_SIDECAR, CSV_SIDECAR)
+
+
+@dataclass(frozen=True)
+class FolderResults:
+    """The active layer's predictions for the files currently in the folder."""
+
+    folder: Path
+    output_dir: Path
+    layer_id: str
+    layer: LayerInfo
+    predictions: dict[str, Prediction]
+    total_files: int
+
+    @property
+    def detector(self) -> str:
+        return self.layer.detector
+
+    @property
+    def classifier(self) -> str:
+        return self.layer.classifier
+
+    @property
+    def random_weights(self) -> bool:
+        return self.layer.random_weights
+
+
+@dataclass(frozen=True)
+class FolderSummary:
+    """Counts for a folder badge."""
+
+    images: int
+    done: int
+    animals: int
+    failures: int
+
+
+def _paths(paths: AppPaths | None) -> AppPaths:
+    return paths if paths is not None else AppPaths.default()
+
+
+def load_results(folder: Path, paths: AppPaths | None = None, *, layer_id: str | None = None) -> FolderResults | None:
+    """The folder's active (or given) layer, restricted to files still present and unchanged."""
+    ws = Workspace.locate(Path(folder), _paths(paths), create=False)
+    if ws is None:
+        return None
+    lid = layer_id or ws.active_layer_id
+    if lid is None:
+        return None
+    files = scan_folder(ws.folder).files
+    preds = current_entries(ws.journal(lid).load(), files)
+    return FolderResults(ws.folder, ws.out_dir, lid, ws.layer_info(lid), preds, len(files))
+
+
+def folder_summary(folder: Path, paths: AppPaths | None = None) -> FolderSummary | None:
+    res = load_results(folder, paths)
+    if res is None:
+        return None
+    animals = sum(1 for p in res.predictions.values()
+                  if any(d.category == "1" and d.confidence >= res.layer.typical_threshold for d in p.detections))
+    failures = sum(1 for p in res.predictions.values() if p.failed)
+    return FolderSummary(res.total_files, len(res.predictions), animals, failures)
+
+
+def build_bundle(
+    layer: LayerInfo,
+    predictions: dict[str, Prediction],
+    *,
+    detection_threshold: float | None = None,
+    classification_threshold: float | None = None,
+    sequence_gap_s: float = 60.0,
+    completion_time: str | None = None,
+) -> ExportBundle:
+    """Turn a layer's predictions into the writers' neutral input."""
+    rels = sorted(predictions)
+    seqs = assign_sequences(((r, predictions[r].meta.datetime) for r in rels), gap_s=sequence_gap_s)
+    items = tuple(
+        ExportItem(
+            prediction=predictions[r],
+            sequence=seqs[r],
+            detection_ids=tuple(detection_id(r, d) for d in predictions[r].detections),
+        )
+        for r in rels
+    )
+    model = ModelInfo(
+        detector=layer.detector,
+        detector_version=layer.detector_version,
+        typical_threshold=layer.typical_threshold,
+        conservative_threshold=layer.conservative_threshold,
+        classifier=layer.classifier or None,
+        classifier_labels=layer.classifier_labels,
+        typical_classification_threshold=layer.typical_classification_threshold,
+        random_weights=layer.random_weights,
+        completion_time=completion_time or time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    return ExportBundle(
+        items=items,
+        model=model,
+        app_version=__version__,
+        detection_threshold=layer.typical_threshold if detection_threshold is None else detection_threshold,
+        classification_threshold=(
+            layer.typical_classification_threshold if classification_threshold is None else classification_threshold
+        ),
+    )
+
+
+def write_sidecars(out_dir: Path, bundle: ExportBundle) -> tuple[Path, ...]:
+    """Write the three sidecars atomically into ``out_dir``; return their paths."""
+    md, coco, csv = (Path(out_dir) / n for n in SIDECAR_NAMES)
+    write_md_batch(md, bundle)
+    write_coco(coco, bundle)
+    write_csv(csv, bundle)
+    return (md, coco, csv)
+
+
+def export_folder(
+    folder: Path,
+    *,
+    detection_threshold: float | None = None,
+    classification_threshold: float | None = None,
+    sequence_gap_s: float = 60.0,
+    paths: AppPaths | None = None,
+    out_dir: Path | None = None,
+) -> tuple[Path, ...]:
+    """Re-write the folder's sidecars from its active layer (e.g. after changing thresholds)."""
+    from ..core.errors import DatasetError
+
+    res = load_results(folder, paths)
+    if res is None:
+        raise DatasetError(f"No results for {folder}: run detection or import a results file first.")
+    bundle = build_bundle(res.layer, res.predictions, detection_threshold=detection_threshold,
+                          classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s)
+    return write_sidecars(out_dir or res.output_dir, bundle)
