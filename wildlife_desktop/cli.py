@@ -267,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("exifread").setLevel(logging.ERROR)  # "PNG file does not have exif data" is not news
     paths = AppPaths.default()
     try:
         return int(args.func(args, paths) or 0)

@@ -17,6 +17,16 @@ from typing import Any
 from .errors import SidecarWriteError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates 0600 files; outputs must get the permissions any new file would get.
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically.
 
@@ -30,6 +40,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise SidecarWriteError(f"Cannot write in {path.parent}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), _FILE_MODE)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -51,7 +63,18 @@ def atomic_write_json(path: Path, obj: Any, *, indent: int | None = 1) -> None:
 
 
 def is_writable_dir(folder: Path) -> bool:
-    """True when a file can really be created in ``folder`` (``os.access`` lies on some mounts)."""
+    """True when we may and can create files in ``folder``.
+
+    A folder with no write permission bits at all counts as read-only even for root/admin
+    accounts (which bypass the bits): its owner made it read-only on purpose. Otherwise we
+    really create a probe file, because ``os.access`` lies on some mounts (write-locked SD
+    cards, network shares).
+    """
+    try:
+        if os.stat(folder).st_mode & 0o222 == 0:
+            return False
+    except OSError:
+        return False
     try:
         fd, tmp = tempfile.mkstemp(prefix=".wd-probe.", dir=folder)
     except OSError:

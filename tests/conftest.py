@@ -1,0 +1,32 @@
+"""Shared test set-up: isolated app data per test, offscreen Qt, and the shared samples.
+
+``../shared`` (samples, model twins) must exist beside the project; tests that need it fail
+loudly when it is missing instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_app_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Never touch the user's real models, caches or settings."""
+    home = tmp_path_factory.mktemp("app_home")
+    monkeypatch.setenv("WILDLIFE_DESKTOP_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not (SHARED / "samples").is_dir():
+        pytest.fail(f"../shared (samples and model twins) is missing: expected it at {SHARED}")
+    return SHARED
