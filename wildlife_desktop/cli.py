@@ -156,7 +156,8 @@ def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
         models = store.list()
         if args.json:
             _emit("models", {"models": models})
-        elif not models:
+            return 0
+        if not models:
             print("No models installed. Import a model pack with: wildlife-desktop models import PATH")
         for m in models:
             flag = "  [RANDOM WEIGHTS - benchmark only, not a detector]" if m.random_weights else ""

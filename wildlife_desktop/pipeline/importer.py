@@ -12,7 +12,7 @@ from PIL import Image
 
 from ..core.errors import DatasetError
 from ..core.paths import AppPaths
-from ..core.records import MediaMeta, Prediction
+from ..core.records import MediaFile, MediaMeta, Prediction
 from ..formats.md_batch import read_md_batch, read_pytorch_wildlife_json
 from .exif import read_meta
 from .journal import LayerInfo, Workspace, current_entries
@@ -74,15 +74,30 @@ def import_results(
         raise DatasetError(f"Cannot read results file {results_file}: {exc}") from exc
     scan = scan_folder(Path(folder))
     by_rel = {f.rel_path: f for f in scan.files}
+    by_name: dict[str, list[str]] = {}
+    for rel in by_rel:
+        by_name.setdefault(rel.rsplit("/", 1)[-1], []).append(rel)
+
+    def resolve(name: str) -> MediaFile | None:
+        """Exact relative path, else the one file whose path is a tail of ``name``."""
+        rel = name.replace("\\", "/")
+        while rel.startswith("./"):
+            rel = rel[2:]
+        if rel in by_rel:
+            return by_rel[rel]
+        cands = [r for r in by_name.get(rel.rsplit("/", 1)[-1], []) if rel.endswith("/" + r) or rel == r]
+        return by_rel[cands[0]] if len(cands) == 1 else None
+
     if pytorch_wildlife is None:
         pytorch_wildlife = isinstance(raw, dict) and "annotations" in raw and "images" not in raw
     if pytorch_wildlife:
-        def size_of(rel: str) -> tuple[int, int]:
-            m = _image_meta(Path(folder) / rel)
+        def size_of(name: str) -> tuple[int, int]:
+            f = resolve(name)
+            m = _image_meta(Path(folder) / f.rel_path) if f else MediaMeta()
             if m.width is None or m.height is None:
-                raise DatasetError(f"Cannot read the size of {rel}")
+                raise KeyError(name)
             return (m.width, m.height)
-        imported = read_pytorch_wildlife_json(raw, size_of=size_of, known_files=tuple(by_rel))
+        imported = read_pytorch_wildlife_json(raw, size_of)
     else:
         imported = read_md_batch(raw)
     info = dict(imported.info)
@@ -108,16 +123,9 @@ def import_results(
     journal = ws.journal(layer_id)
     have = current_entries(journal.load(), scan.files)
     missing: list[str] = []
-    suffix_index = {}
-    for rel in by_rel:
-        suffix_index.setdefault(rel.rsplit("/", 1)[-1], []).append(rel)
     try:
         for pred in imported.predictions:
-            rel = pred.rel_path.replace("\\", "/").lstrip("./")
-            f = by_rel.get(rel)
-            if f is None:  # absolute or differently rooted path: match on a unique tail
-                cands = [r for r in suffix_index.get(rel.rsplit("/", 1)[-1], []) if rel.endswith(r)]
-                f = by_rel[cands[0]] if len(cands) == 1 else None
+            f = resolve(pred.rel_path)
             if f is None:
                 missing.append(pred.rel_path)
                 continue

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..core.errors import ImageReadError, ModelLoadError, WildlifeError
 from ..core.paths import AppPaths
-from ..core.progress import CancelToken, Cancelled, Progress, RateMeter
+from ..core.progress import Cancelled, CancelToken, Progress, RateMeter
 from ..core.records import MediaFile, Prediction
 from ..runtime.store import ModelStore
 from .images import DecodedImage, load_image
@@ -176,6 +176,8 @@ def run_job(
     if ws.redirected:
         warnings.append(f"The folder is read-only; results are written to {ws.out_dir}")
     warnings.extend(f"skipped {rel}: {why}" for rel, why in scan.skipped)
+    if not scan.files:
+        warnings.append(f"No images or videos found in {ws.folder}")
     yield JobStarted(len(scan.files), len(todo), len(done), layer_id, ws.out_dir, layer.random_weights,
                      tuple(warnings))
 
