@@ -10,7 +10,8 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     multiprocessing.freeze_support()
     args = list(sys.argv[1:] if argv is None else argv)
-    from .cli import build_parser, main as cli_main
+    from .cli import build_parser
+    from .cli import main as cli_main
 
     commands = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     if args and (args[0] in commands or args[0].startswith("-")):

@@ -56,7 +56,7 @@ def _classify(
         return dets
     labels = classifier.classify(crop_source, [dets[i].bbox for i in idx], top_k=opts.top_k)
     out = list(dets)
-    for i, lab in zip(idx, labels):
+    for i, lab in zip(idx, labels, strict=True):
         out[i] = replace(out[i], classifications=tuple(lab))
     return out
 
