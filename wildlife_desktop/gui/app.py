@@ -1,0 +1,103 @@
+"""QApplication bootstrap: ``wildlife-desktop [FOLDER] [--screenshot OUT.png] [--size WxH]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ..core.paths import AppPaths
+
+logger = logging.getLogger(__name__)
+
+SCREENSHOT_TIMEOUT_S = 60.0
+DEMO_JSON = "md_v5a_reference_output.json"
+
+
+def demo_folder() -> Path | None:
+    """``../shared/samples/lila_test_images`` next to the checkout (or the cwd), if present."""
+    here = Path(__file__).resolve().parents[2]  # the checkout holding wildlife_desktop/
+    for base in (Path.cwd(), here):
+        cand = base.parent / "shared" / "samples" / "lila_test_images"
+        if (cand / DEMO_JSON).is_file():
+            return cand
+    return None
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="wildlife-desktop gui")
+    p.add_argument("folder", nargs="?")
+    p.add_argument("--screenshot", help="save a PNG of the window once loaded, then exit")
+    p.add_argument("--size", default=None, help="window size WxH, e.g. 1366x768")
+    return p.parse_args(argv)
+
+
+def _excepthook(etype: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    text = "".join(traceback.format_exception(etype, value, tb))
+    logger.error("uncaught exception:\n%s", text)
+    app = QApplication.instance()
+    if app is not None and not os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        QMessageBox.critical(None, "Wildlife Desktop", f"An unexpected error occurred:\n\n{value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    paths = AppPaths.default().ensure()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    QCoreApplication.setOrganizationName("WildlifeDesktop")
+    QCoreApplication.setApplicationName("WildlifeDesktop")
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "wildlife-desktop"])
+    sys.excepthook = _excepthook
+    from .main_window import MainWindow
+
+    win = MainWindow(paths)
+    if args.size:
+        w, _, h = args.size.lower().partition("x")
+        win.resize(int(w), int(h))
+    elif win.size().width() < 900:
+        win.resize(1366, 768)
+    win.show()
+
+    folder = Path(args.folder).resolve() if args.folder else None
+    import_json = None
+    if folder is None:
+        folder = demo_folder()
+        if folder is not None:
+            import_json = folder / DEMO_JSON
+    if folder is not None:
+        win.open_folder(folder, import_json=import_json)
+
+    result = {"code": 0}
+    if args.screenshot:
+        out = Path(args.screenshot)
+        deadline = time.monotonic() + SCREENSHOT_TIMEOUT_S
+        settle = {"n": 0}
+
+        def poll() -> None:
+            ready = win.first_screen_ready()
+            settle["n"] = settle["n"] + 1 if ready else 0
+            if settle["n"] >= 3 or time.monotonic() > deadline:
+                try:
+                    if not ready:
+                        logger.warning("screenshot taken before the window was fully loaded")
+                    if not win.grab().save(str(out), "PNG"):
+                        result["code"] = 1
+                    win.close()
+                finally:
+                    QTimer.singleShot(0, app.quit)
+                return
+            QTimer.singleShot(100, poll)
+
+        QTimer.singleShot(200, poll)
+    code = app.exec()
+    if args.screenshot:
+        return result["code"]
+    return int(code)

@@ -1,0 +1,37 @@
+"""Turn core-decoded pixels into ``QImage`` (safe off the GUI thread; QPixmap is not)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+from ..core.errors import ImageReadError
+
+#: Long side the review pane asks the core to decode to (JPEG draft keeps it ≥ this).
+REVIEW_TARGET: Final[int] = 1600
+
+
+def array_to_qimage(array: np.ndarray) -> QImage:
+    """RGB uint8 ``(h, w, 3)`` array → an owning ``QImage`` (the copy detaches from numpy)."""
+    arr = np.ascontiguousarray(array)
+    h, w = arr.shape[:2]
+    return QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def load_review_image(path: Path, kind: str = "image") -> QImage:
+    """Decode a file for the review pane through the core (EXIF orientation applied).
+
+    Videos show their first sampled frame. Raises :class:`ImageReadError` when undecodable.
+    """
+    if kind == "video":
+        from ..pipeline.video import iter_video_frames
+
+        for _index, frame in iter_video_frames(path, every_s=1.0, max_frames=1, target=REVIEW_TARGET):
+            return array_to_qimage(frame)
+        raise ImageReadError(f"{path.name}: no readable frame")
+    from ..pipeline.images import load_image
+
+    return array_to_qimage(load_image(path, target=REVIEW_TARGET).array)

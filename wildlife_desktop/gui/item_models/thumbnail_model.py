@@ -1,0 +1,295 @@
+"""List model over the media files of one folder, with predictions, filter and sort.
+
+Filtering and sorting are done here with Python's ``sorted(key=...)`` over an index list
+instead of a ``QSortFilterProxyModel``: a proxy calls ``lessThan`` through Python ~1.7M
+times for 100k rows (seconds), a key sort takes ~50 ms.
+
+Threading: GUI thread only. Thumbnails arrive as ``QImage`` from the loader and are turned
+into ``QPixmap`` here (on the GUI thread) in :meth:`set_thumbnail`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, Final
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+
+from ...core.records import MediaFile, Prediction
+from ..view_state import FileStatus, Thresholds
+
+_PIXMAP_CACHE_MAX: Final[int] = 1500  # ~1500 * 256*192*4 B ≈ 300 MB worst case; typical far less
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+class ThumbRole(IntEnum):
+    MEDIA = Qt.ItemDataRole.UserRole + 1
+    PREDICTION = Qt.ItemDataRole.UserRole + 2
+    STATUS = Qt.ItemDataRole.UserRole + 3
+    TOP = Qt.ItemDataRole.UserRole + 4  # (label, confidence) | None
+    THUMB_STATE = Qt.ItemDataRole.UserRole + 5  # "loading" | "ready" | "failed"
+    REVIEWED = Qt.ItemDataRole.UserRole + 6
+    PATH = Qt.ItemDataRole.UserRole + 7
+
+
+class SortKey(IntEnum):
+    NAME = 0
+    DATE = 1
+    CONFIDENCE = 2
+    CLASS = 3
+    SEQUENCE = 4
+    STATUS = 5
+
+
+#: Filter values: None = all, or a FileStatus value, or "label:<name>", or "unreviewed".
+FilterKey = str | None
+
+
+class ThumbnailModel(QAbstractListModel):
+    """Rows = files after filter/sort. ``sig_thumbnail_wanted(row_key)`` asks for a decode."""
+
+    sig_thumbnail_wanted = Signal(str)  # rel_path; emitted from data() for painted rows only
+    sig_layout_changed = Signal()
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.folder: Path | None = None
+        self._files: list[MediaFile] = []
+        self._index_of: dict[str, int] = {}
+        self._rows: list[int] = []  # indices into _files, after filter and sort
+        self._row_of: dict[int, int] = {}
+        self._predictions: dict[str, Prediction] = {}
+        self._reviewed: set[str] = set()
+        self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
+        self._thumb_failed: set[str] = set()
+        self._requested: set[str] = set()
+        self.thresholds = Thresholds()
+        self._filter: FilterKey = None
+        self._min_conf = 0.0
+        self._sort = SortKey.NAME
+        self._descending = False
+
+    # ---- loading -------------------------------------------------------------------------
+    def set_files(self, folder: Path, files: Iterable[MediaFile]) -> None:
+        self.beginResetModel()
+        self.folder = Path(folder)
+        self._files = list(files)
+        self._index_of = {f.rel_path: i for i, f in enumerate(self._files)}
+        self._predictions = {}
+        self._reviewed = set()
+        self._pixmaps.clear()
+        self._thumb_failed.clear()
+        self._requested.clear()
+        self._rebuild_rows()
+        self.endResetModel()
+        self.sig_layout_changed.emit()
+
+    def set_predictions(self, predictions: Iterable[Prediction], *, replace: bool = False) -> None:
+        """Add or replace predictions (a batch from the engine, or a loaded results set)."""
+        if replace:
+            self._predictions = {}
+        changed = False
+        for p in predictions:
+            if p.rel_path in self._index_of:
+                self._predictions[p.rel_path] = p
+                changed = True
+        if not changed and not replace:
+            return
+        if self._filter is None and self._min_conf <= 0 and self._sort == SortKey.NAME:
+            # Fast path during a run: rows do not move, just repaint them.
+            if self._rows:
+                self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
+            return
+        self._relayout()
+
+    def set_reviewed(self, rel_paths: Iterable[str]) -> None:
+        self._reviewed = set(rel_paths)
+        self._relayout()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.folder = None
+        self._files, self._rows, self._predictions = [], [], {}
+        self._index_of, self._row_of = {}, {}
+        self._pixmaps.clear()
+        self.endResetModel()
+
+    # ---- view settings -------------------------------------------------------------------
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        self.thresholds = thresholds
+        self._relayout()
+
+    def set_filter(self, key: FilterKey, min_confidence: float = 0.0) -> None:
+        self._filter, self._min_conf = key, min_confidence
+        self._relayout()
+
+    def set_sort(self, key: SortKey, descending: bool = False) -> None:
+        self._sort, self._descending = SortKey(key), descending
+        self._relayout()
+
+    def labels(self) -> list[str]:
+        """Every visible top label in the loaded predictions (for the filter combo)."""
+        out = {t[0] for p in self._predictions.values() if (t := self.thresholds.top(p))}
+        return sorted(out)
+
+    # ---- thumbnails ----------------------------------------------------------------------
+    def set_thumbnail(self, rel_path: str, image: QImage | None) -> None:
+        """Store a decoded thumbnail (GUI thread); ``None`` marks it undecodable."""
+        self._requested.discard(rel_path)
+        if image is None or image.isNull():
+            self._thumb_failed.add(rel_path)
+        else:
+            self._pixmaps[rel_path] = QPixmap.fromImage(image)
+            while len(self._pixmaps) > _PIXMAP_CACHE_MAX:
+                self._pixmaps.popitem(last=False)
+        row = self.row_of(rel_path)
+        if row is not None:
+            idx = self.index(row)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole, ThumbRole.THUMB_STATE])
+
+    def forget_requests(self) -> None:
+        """Called when the loader drops queued work (scroll jump): ask again when painted."""
+        self._requested.clear()
+
+    # ---- lookup --------------------------------------------------------------------------
+    def row_of(self, rel_path: str) -> int | None:
+        i = self._index_of.get(rel_path)
+        return None if i is None else self._row_of.get(i)
+
+    def media_at(self, row: int) -> MediaFile | None:
+        return self._files[self._rows[row]] if 0 <= row < len(self._rows) else None
+
+    def prediction(self, rel_path: str) -> Prediction | None:
+        return self._predictions.get(rel_path)
+
+    def predictions(self) -> dict[str, Prediction]:
+        return dict(self._predictions)
+
+    def file_count(self) -> int:
+        return len(self._files)
+
+    def done_count(self) -> int:
+        return len(self._predictions)
+
+    def status_counts(self) -> dict[FileStatus, int]:
+        counts = dict.fromkeys(FileStatus, 0)
+        for f in self._files:
+            counts[self.thresholds.status(self._predictions.get(f.rel_path))] += 1
+        return counts
+
+    # ---- Qt model API --------------------------------------------------------------------
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        media = self._files[self._rows[index.row()]]
+        rel = media.rel_path
+        if role == Qt.ItemDataRole.DisplayRole:
+            return rel.rsplit("/", 1)[-1]
+        if role == Qt.ItemDataRole.DecorationRole:
+            pix = self._pixmaps.get(rel)
+            if pix is not None:
+                self._pixmaps.move_to_end(rel)
+                return pix
+            if rel not in self._thumb_failed and rel not in self._requested:
+                # data(DecorationRole) is only asked for painted cells (uniform item sizes),
+                # so this is the "visible rows only" request.
+                self._requested.add(rel)
+                self.sig_thumbnail_wanted.emit(rel)
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return rel
+        if role == ThumbRole.MEDIA:
+            return media
+        if role == ThumbRole.PATH:
+            return str(self.folder / rel) if self.folder else rel
+        if role == ThumbRole.PREDICTION:
+            return self._predictions.get(rel)
+        if role == ThumbRole.STATUS:
+            return self.thresholds.status(self._predictions.get(rel))
+        if role == ThumbRole.TOP:
+            return self.thresholds.top(self._predictions.get(rel))
+        if role == ThumbRole.THUMB_STATE:
+            if rel in self._pixmaps:
+                return "ready"
+            return "failed" if rel in self._thumb_failed else "loading"
+        if role == ThumbRole.REVIEWED:
+            return rel in self._reviewed
+        return None
+
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def size_hint(self) -> QSize:
+        return QSize(200, 180)
+
+    # ---- internals -----------------------------------------------------------------------
+    def _relayout(self) -> None:
+        self.layoutAboutToBeChanged.emit()
+        self._rebuild_rows()
+        self.layoutChanged.emit()
+        self.sig_layout_changed.emit()
+
+    def _rebuild_rows(self) -> None:
+        th = self.thresholds
+        preds = self._predictions
+        rows = range(len(self._files))
+        flt = self._filter
+        if flt is not None or self._min_conf > 0:
+            keep: list[int] = []
+            for i in rows:
+                rel = self._files[i].rel_path
+                p = preds.get(rel)
+                if self._min_conf > 0 and (p is None or p.max_confidence() < self._min_conf):
+                    continue
+                if flt is None:
+                    keep.append(i)
+                elif flt == "unreviewed":
+                    if rel not in self._reviewed:
+                        keep.append(i)
+                elif flt.startswith("label:"):
+                    top = th.top(p)
+                    if top is not None and top[0] == flt[6:]:
+                        keep.append(i)
+                elif th.status(p).value == flt:
+                    keep.append(i)
+            idx = keep
+        else:
+            idx = list(rows)
+        if self._sort != SortKey.NAME or self._descending:
+            idx.sort(key=self._sort_key_fn(), reverse=self._descending)
+        self._rows = idx
+        self._row_of = {i: r for r, i in enumerate(idx)}
+
+    def _sort_key_fn(self) -> Any:
+        files, preds, th = self._files, self._predictions, self.thresholds
+        key = self._sort
+
+        def date_of(i: int) -> str:
+            p = preds.get(files[i].rel_path)
+            return (p.meta.datetime if p and p.meta.datetime else "") or ""
+
+        if key == SortKey.DATE:
+            return lambda i: (date_of(i) or "~", files[i].mtime_ns, files[i].rel_path)
+        if key == SortKey.CONFIDENCE:
+            return lambda i: ((t := th.top(preds.get(files[i].rel_path))) and t[1]) or 0.0
+        if key == SortKey.CLASS:
+            return lambda i: (
+                ((t := th.top(preds.get(files[i].rel_path))) and t[0]) or "~", files[i].rel_path
+            )
+        if key == SortKey.SEQUENCE:
+            # Camera folder first, then capture time: a burst stays together, as the core's
+            # sequence grouping does (folder = camera, time gap splits bursts).
+            return lambda i: (files[i].rel_path.rpartition("/")[0], date_of(i), files[i].rel_path)
+        if key == SortKey.STATUS:
+            return lambda i: (th.status(preds.get(files[i].rel_path)).value, files[i].rel_path)
+        return lambda i: files[i].rel_path

@@ -1,0 +1,227 @@
+"""Right pane: the selected image with boxes, its metadata, and the display thresholds."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFont, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ...core.records import MediaMeta, Prediction
+from ..style import label_color
+from ..view_state import Thresholds
+from .image_canvas import BoxOverlay, ImageCanvasWidget
+
+
+class ReviewPaneWidget(QWidget):
+    """Shows one file. ``sig_step(delta)`` asks for next/previous; thresholds are sliders.
+
+    The thresholds only change what is shown (and exported); they never touch stored output.
+    """
+
+    sig_step = Signal(int)
+    sig_thresholds_changed = Signal(object)  # Thresholds
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.thresholds = Thresholds()
+        self._prediction: Prediction | None = None
+        self._rel_path: str | None = None
+        self._settled = False
+
+        self.title = QLabel(self.tr("No image selected"), self)
+        self.title.setObjectName("reviewTitle")
+        f = QFont(self.title.font())
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() * 1.15)
+        self.title.setFont(f)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.position = QLabel(self)
+        self.prev_button = QPushButton(self.tr("◀ Previous"), self)
+        self.next_button = QPushButton(self.tr("Next ▶"), self)
+        self.prev_button.setToolTip(self.tr("Previous image (Left arrow)"))
+        self.next_button.setToolTip(self.tr("Next image (Right arrow)"))
+        self.prev_button.clicked.connect(lambda: self.sig_step.emit(-1))
+        self.next_button.clicked.connect(lambda: self.sig_step.emit(1))
+
+        self.canvas = ImageCanvasWidget(self)
+        self.canvas.setMinimumHeight(200)
+        self.canvas.set_pixmap(None, self.tr("Select an image in the grid"))
+
+        self.date_label = QLabel("—", self)
+        self.camera_label = QLabel("—", self)
+        self.sequence_label = QLabel("—", self)
+        self.status_label = QLabel("—", self)
+        self.status_label.setWordWrap(True)
+        info = QFormLayout()
+        info.setContentsMargins(0, 0, 0, 0)
+        info.addRow(self.tr("Date/time"), self.date_label)
+        info.addRow(self.tr("Camera"), self.camera_label)
+        info.addRow(self.tr("Sequence"), self.sequence_label)
+        info.addRow(self.tr("Result"), self.status_label)
+
+        self.detections = QListWidget(self)
+        self.detections.setObjectName("detectionList")
+        self.detections.setMaximumHeight(120)
+        self.detections.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+        self.det_slider, self.det_value = self._slider(self.thresholds.detection)
+        self.cls_slider, self.cls_value = self._slider(self.thresholds.classification)
+        self.det_slider.setObjectName("detectionThreshold")
+        self.cls_slider.setObjectName("classificationThreshold")
+        self.det_slider.valueChanged.connect(self._on_slider_changed)
+        self.cls_slider.valueChanged.connect(self._on_slider_changed)
+        sliders = QFormLayout()
+        sliders.setContentsMargins(0, 0, 0, 0)
+        sliders.addRow(self.tr("Detection ≥"), self._row(self.det_slider, self.det_value))
+        sliders.addRow(self.tr("Classification ≥"), self._row(self.cls_slider, self.cls_value))
+
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.position)
+        nav = QHBoxLayout()
+        nav.addWidget(self.prev_button)
+        nav.addStretch(1)
+        nav.addWidget(self.next_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 6)
+        lay.addLayout(head)
+        lay.addWidget(self.canvas, 1)
+        lay.addLayout(nav)
+        lay.addLayout(info)
+        lay.addWidget(self.detections)
+        lay.addLayout(sliders)
+
+        for key, delta in ((Qt.Key.Key_Right, 1), (Qt.Key.Key_Left, -1), (Qt.Key.Key_Space, 1),
+                           (Qt.Key.Key_Backspace, -1)):
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(lambda d=delta: self.sig_step.emit(d))
+        for keys, slot in (("+", lambda: self.canvas.zoom(1.25)), ("=", lambda: self.canvas.zoom(1.25)),
+                           ("-", lambda: self.canvas.zoom(0.8)), ("0", self.canvas.fit)):
+            sc = QShortcut(QKeySequence(keys), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(slot)
+
+    # ---- public ------------------------------------------------------------------------
+    def show_file(self, rel_path: str | None, prediction: Prediction | None, position: str = "") -> None:
+        """Switch to another file; the image itself comes later via :meth:`set_image`."""
+        self._rel_path = rel_path
+        self._prediction = prediction
+        self._settled = False
+        self.title.setText(rel_path.rsplit("/", 1)[-1] if rel_path else self.tr("No image selected"))
+        self.title.setToolTip(rel_path or "")
+        self.position.setText(position)
+        hint = self.tr("Loading…") if rel_path else self.tr("Select an image in the grid")
+        self.canvas.set_pixmap(None, hint)
+        self.set_meta(prediction.meta if prediction else None)
+        self._refresh_detections()
+
+    def set_prediction(self, prediction: Prediction | None) -> None:
+        """New result for the shown file (arrived during a run)."""
+        self._prediction = prediction
+        if prediction is not None:
+            self.set_meta(prediction.meta)
+        self._refresh_detections()
+
+    def set_image(self, rel_path: str, pixmap: QPixmap | None, error: str = "") -> None:
+        if rel_path != self._rel_path:
+            return  # a stale load for a file the user already left
+        self.canvas.set_pixmap(pixmap, error or self.tr("Cannot show this file"))
+        self._settled = True
+        self._refresh_detections()
+
+    def set_meta(self, meta: MediaMeta | None) -> None:
+        if meta is None:
+            return
+        self.date_label.setText(meta.datetime or self.tr("unknown"))
+        camera = " ".join(x for x in (meta.make, meta.model) if x)
+        self.camera_label.setText(camera or self.tr("unknown"))
+
+    def set_sequence_text(self, text: str) -> None:
+        self.sequence_label.setText(text or "—")
+
+    def image_settled(self) -> bool:
+        """The image (or the reason it cannot be shown) is on screen for the current file."""
+        return self._rel_path is None or self._settled
+
+    def current_rel_path(self) -> str | None:
+        return self._rel_path
+
+    def visible_detection_count(self) -> int:
+        """Boxes currently drawn (for tests and the status line)."""
+        return self.canvas.box_count()
+
+    # ---- internals ---------------------------------------------------------------------
+    def _slider(self, value: float) -> tuple[QSlider, QLabel]:
+        s = QSlider(Qt.Orientation.Horizontal, self)
+        s.setRange(0, 100)
+        s.setValue(round(value * 100))
+        s.setPageStep(5)
+        lab = QLabel(f"{value * 100:.0f}%", self)
+        lab.setMinimumWidth(lab.fontMetrics().horizontalAdvance("100%") + 4)
+        return s, lab
+
+    @staticmethod
+    def _row(a: QWidget, b: QWidget) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(a, 1)
+        row.addWidget(b)
+        return row
+
+    def set_thresholds(self, thresholds: Thresholds) -> None:
+        self.det_slider.setValue(round(thresholds.detection * 100))
+        self.cls_slider.setValue(round(thresholds.classification * 100))
+
+    @Slot()
+    def _on_slider_changed(self) -> None:
+        self.thresholds = Thresholds(self.det_slider.value() / 100.0, self.cls_slider.value() / 100.0)
+        self.det_value.setText(f"{self.det_slider.value()}%")
+        self.cls_value.setText(f"{self.cls_slider.value()}%")
+        self._refresh_detections()
+        self.sig_thresholds_changed.emit(self.thresholds)
+
+    def _refresh_detections(self) -> None:
+        self.detections.clear()
+        p = self._prediction
+        if p is None:
+            self.status_label.setText(self.tr("not processed yet") if self._rel_path else "—")
+            self.canvas.set_boxes([])
+            return
+        if p.failed:
+            self.status_label.setText(self.tr("failed: {0}").format(p.failure or ""))
+            self.canvas.set_boxes([])
+            return
+        dets = self.thresholds.visible(p)
+        hidden = len(p.detections) - len(dets)
+        boxes: list[BoxOverlay] = []
+        for d in dets:
+            label = self.thresholds.label(d)
+            color = label_color(label if label != d.category_name else d.category_name)
+            caption = f"{label} {d.confidence * 100:.0f}%"
+            if d.frame is not None:
+                caption += self.tr(" · frame {0}").format(d.frame)
+            boxes.append(BoxOverlay(d.bbox, caption, color))
+            text = f"●  {label}   {self.tr('detector')} {d.confidence * 100:.0f}%"
+            if d.top_label and d.top_label_confidence is not None:
+                text += f"   {d.top_label} {d.top_label_confidence * 100:.0f}%"
+            item = QListWidgetItem(text)
+            item.setForeground(color)
+            self.detections.addItem(item)
+        self.canvas.set_boxes(boxes)
+        if dets:
+            status = self.tr("%n detection(s) shown", "", len(dets))
+        else:
+            status = self.tr("empty at this threshold")
+        if hidden:
+            status += self.tr(" (%n below threshold)", "", hidden)
+        self.status_label.setText(status)

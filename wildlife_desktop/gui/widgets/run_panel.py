@@ -1,0 +1,178 @@
+"""Top strip: choose installed models and video sampling; Start / Pause / Cancel; progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def _fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s} s"
+
+
+class RunPanelWidget(QWidget):
+    """No business logic: reports the user's choices, shows the engine's progress."""
+
+    sig_start_requested = Signal()
+    sig_pause_toggled = Signal(bool)
+    sig_cancel_requested = Signal()
+    sig_import_model_requested = Signal()
+    sig_detector_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("runPanel")
+        self._models: list[Any] = []
+
+        # Page 0: no model installed — say so plainly, never pretend to detect.
+        empty = QWidget(self)
+        self.no_models_label = QLabel(self.tr(
+            "No detection model is installed, so nothing can be detected yet. "
+            "Import a model pack (a MegaDetector ONNX pack) to run AI on this folder. "
+            "Results made elsewhere can still be opened with File ▸ Import results…"), empty)
+        self.no_models_label.setWordWrap(True)
+        self.import_button = QPushButton(self.tr("Import model pack…"), empty)
+        self.import_button.clicked.connect(self.sig_import_model_requested)
+        el = QHBoxLayout(empty)
+        el.setContentsMargins(0, 0, 0, 0)
+        el.addWidget(self.no_models_label, 1)
+        el.addWidget(self.import_button)
+
+        # Page 1: controls.
+        ctrl = QWidget(self)
+        self.detector_combo = QComboBox(ctrl)
+        self.detector_combo.setObjectName("detectorCombo")
+        self.detector_combo.setMinimumContentsLength(18)
+        self.classifier_combo = QComboBox(ctrl)
+        self.classifier_combo.setMinimumContentsLength(14)
+        self.video_spin = QDoubleSpinBox(ctrl)
+        self.video_spin.setRange(0.1, 60.0)
+        self.video_spin.setSingleStep(0.5)
+        self.video_spin.setValue(1.0)
+        self.video_spin.setSuffix(self.tr(" s"))
+        self.video_spin.setToolTip(self.tr("Videos: run the detector on one frame every N seconds"))
+        self.start_button = QPushButton(self.tr("Run AI"), ctrl)
+        self.start_button.setObjectName("startButton")
+        self.start_button.setDefault(True)
+        self.pause_button = QPushButton(self.tr("Pause"), ctrl)
+        self.pause_button.setCheckable(True)
+        self.cancel_button = QPushButton(self.tr("Cancel"), ctrl)
+        self.progress = QProgressBar(ctrl)
+        self.progress.setObjectName("runProgress")
+        self.progress.setRange(0, 100)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setMinimumWidth(160)
+        self.rate_label = QLabel(ctrl)
+        self.rate_label.setObjectName("rateLabel")
+        self.start_button.clicked.connect(self.sig_start_requested)
+        self.pause_button.toggled.connect(self._on_pause_toggled)
+        self.cancel_button.clicked.connect(self.sig_cancel_requested)
+        self.detector_combo.currentIndexChanged.connect(
+            lambda _i: self.sig_detector_changed.emit(self.detector_combo.currentData() or ""))
+        cl = QHBoxLayout(ctrl)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addWidget(QLabel(self.tr("Detector"), ctrl))
+        cl.addWidget(self.detector_combo, 2)
+        cl.addWidget(QLabel(self.tr("Classifier"), ctrl))
+        cl.addWidget(self.classifier_combo, 1)
+        cl.addWidget(QLabel(self.tr("Video: 1 frame /"), ctrl))
+        cl.addWidget(self.video_spin)
+        cl.addSpacing(8)
+        cl.addWidget(self.start_button)
+        cl.addWidget(self.pause_button)
+        cl.addWidget(self.cancel_button)
+        cl.addSpacing(8)
+        cl.addWidget(self.progress, 2)
+        cl.addWidget(self.rate_label)
+
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(empty)
+        self.stack.addWidget(ctrl)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 6)
+        lay.addWidget(self.stack)
+        self.set_running(False)
+
+    # ---- public ------------------------------------------------------------------------
+    def set_models(self, models: list[Any]) -> None:
+        """Installed ``ModelManifest`` list (detectors and classifiers)."""
+        self._models = list(models)
+        dets = [m for m in models if m.task == "detection"]
+        clss = [m for m in models if m.task == "classification"]
+        self.detector_combo.blockSignals(True)
+        self.detector_combo.clear()
+        for m in dets:
+            suffix = self.tr("  (random weights)") if m.random_weights else ""
+            self.detector_combo.addItem(f"{m.name} {m.version}{suffix}", m.id)
+        self.detector_combo.blockSignals(False)
+        self.classifier_combo.clear()
+        self.classifier_combo.addItem(self.tr("None (detector only)"), None)
+        for m in clss:
+            suffix = self.tr("  (random weights)") if m.random_weights else ""
+            self.classifier_combo.addItem(f"{m.name} {m.version}{suffix}", m.id)
+        self.stack.setCurrentIndex(1 if dets else 0)
+        self.sig_detector_changed.emit(self.detector_id() or "")
+
+    def has_detector(self) -> bool:
+        return self.detector_combo.count() > 0
+
+    def detector_id(self) -> str | None:
+        return self.detector_combo.currentData()
+
+    def classifier_id(self) -> str | None:
+        return self.classifier_combo.currentData()
+
+    def selected_models(self) -> list[Any]:
+        ids = {self.detector_id(), self.classifier_id()}
+        return [m for m in self._models if m.id in ids]
+
+    def video_every_s(self) -> float:
+        return float(self.video_spin.value())
+
+    def set_running(self, running: bool) -> None:
+        for w in (self.detector_combo, self.classifier_combo, self.video_spin, self.start_button):
+            w.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.cancel_button.setEnabled(running)
+        if not running:
+            self.pause_button.blockSignals(True)
+            self.pause_button.setChecked(False)
+            self.pause_button.setText(self.tr("Pause"))
+            self.pause_button.blockSignals(False)
+
+    def set_progress(self, done: int, total: int, rate: float | None, eta_s: float | None) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.progress.setFormat(self.tr("{0} / {1}").format(done, total))
+        if rate:
+            self.rate_label.setText(self.tr("{0:.1f} images/s · ETA {1}").format(rate, _fmt_eta(eta_s)))
+        else:
+            self.rate_label.setText(self.tr("loading model…") if done == 0 else "")
+
+    def set_status(self, text: str) -> None:
+        self.rate_label.setText(text)
+
+    @Slot(bool)
+    def _on_pause_toggled(self, paused: bool) -> None:
+        self.pause_button.setText(self.tr("Resume") if paused else self.tr("Pause"))
+        self.sig_pause_toggled.emit(paused)

@@ -1,0 +1,168 @@
+"""Centre pane: filter/sort bar over a virtualised icon-mode QListView of the folder."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..item_models.thumbnail_model import SortKey, ThumbnailModel, ThumbRole
+from ..view_state import FileStatus
+from .thumbnail_delegate import ThumbnailDelegate
+
+
+class ThumbnailGridWidget(QWidget):
+    """Emits ``sig_current_changed(rel_path)`` when the selected file changes."""
+
+    sig_current_changed = Signal(str)
+
+    def __init__(self, model: ThumbnailModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.view = QListView(self)
+        self.view.setObjectName("thumbnailGrid")
+        self.view.setViewMode(QListView.ViewMode.IconMode)
+        self.view.setResizeMode(QListView.ResizeMode.Adjust)
+        self.view.setMovement(QListView.Movement.Static)
+        # Uniform sizes + batched layout are what make 100k rows open instantly: Qt then
+        # never asks every row for its size hint.
+        self.view.setUniformItemSizes(True)
+        self.view.setLayoutMode(QListView.LayoutMode.Batched)
+        self.view.setBatchSize(2000)
+        self.view.setSpacing(2)
+        self.view.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.view.verticalScrollBar().setSingleStep(40)
+        self.delegate = ThumbnailDelegate(self.view)
+        self.view.setItemDelegate(self.delegate)
+        self.view.setModel(model)
+        self.view.selectionModel().currentChanged.connect(self._on_selection_current_changed)
+        model.sig_layout_changed.connect(self._on_model_layout_changed)
+
+        self.filter_combo = QComboBox(self)
+        self.filter_combo.setObjectName("filterCombo")
+        self.sort_combo = QComboBox(self)
+        sorts = ((self.tr("Name"), SortKey.NAME), (self.tr("Date"), SortKey.DATE),
+                 (self.tr("Confidence"), SortKey.CONFIDENCE), (self.tr("Class"), SortKey.CLASS),
+                 (self.tr("Sequence"), SortKey.SEQUENCE), (self.tr("Review state"), SortKey.STATUS))
+        for label, key in sorts:
+            self.sort_combo.addItem(label, int(key))
+        self.order_button = QToolButton(self)
+        self.order_button.setCheckable(True)
+        self.order_button.setText("↑")
+        self.order_button.setToolTip(self.tr("Reverse order"))
+        self.count_label = QLabel(self)
+        self.count_label.setObjectName("gridCount")
+        self._rebuild_filter_items()
+        self.filter_combo.currentIndexChanged.connect(self._on_filter_changed)
+        self.sort_combo.currentIndexChanged.connect(self._on_sort_changed)
+        self.order_button.toggled.connect(self._on_sort_changed)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 4)
+        bar.addWidget(QLabel(self.tr("Show"), self))
+        bar.addWidget(self.filter_combo, 1)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel(self.tr("Sort"), self))
+        bar.addWidget(self.sort_combo, 1)
+        bar.addWidget(self.order_button)
+        bar.addSpacing(12)
+        bar.addWidget(self.count_label)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(bar)
+        lay.addWidget(self.view, 1)
+
+    # ---- public ------------------------------------------------------------------------
+    def current_rel_path(self) -> str | None:
+        media = self.model.media_at(self.view.currentIndex().row())
+        return media.rel_path if media else None
+
+    def select_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            idx = self.model.index(row)
+            self.view.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.view.scrollTo(idx)
+
+    def step(self, delta: int) -> None:
+        """Move the selection by ``delta`` rows (review pane next/previous)."""
+        row = self.view.currentIndex().row()
+        self.select_row(max(0, min(self.model.rowCount() - 1, (row if row >= 0 else -1) + delta)))
+
+    def visible_thumbnails_ready(self) -> bool:
+        """True when every cell on screen has its thumbnail (or is known undecodable)."""
+        vp = self.view.viewport().rect()
+        first = self.view.indexAt(vp.topLeft() + vp.topLeft().__class__(8, 8))
+        start = max(0, first.row())
+        for row in range(start, min(self.model.rowCount(), start + 400)):
+            idx = self.model.index(row)
+            if not self.view.visualRect(idx).intersects(vp):
+                if row > start:
+                    break
+                continue
+            if self.model.data(idx, ThumbRole.THUMB_STATE) == "loading":
+                self.model.data(idx, Qt.ItemDataRole.DecorationRole)  # (re)request if it was dropped
+                return False
+        return True
+
+    def refresh_filters(self) -> None:
+        self._rebuild_filter_items()
+        self._update_count()
+
+    # ---- slots -------------------------------------------------------------------------
+    @Slot(QModelIndex, QModelIndex)
+    def _on_selection_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        media = self.model.media_at(current.row())
+        if media is not None:
+            self.sig_current_changed.emit(media.rel_path)
+
+    @Slot()
+    def _on_filter_changed(self) -> None:
+        self.model.set_filter(self.filter_combo.currentData())
+
+    @Slot()
+    def _on_sort_changed(self) -> None:
+        desc = self.order_button.isChecked()
+        self.order_button.setText("↓" if desc else "↑")
+        self.model.set_sort(SortKey(self.sort_combo.currentData()), desc)
+
+    @Slot()
+    def _on_model_layout_changed(self) -> None:
+        self._update_count()
+
+    def _update_count(self) -> None:
+        shown, total = self.model.rowCount(), self.model.file_count()
+        done = self.model.done_count()
+        if shown == total:
+            text = self.tr("%n file(s)", "", total)
+        else:
+            text = self.tr("{0} of {1} files").format(shown, total)
+        if total:
+            text += self.tr(" · {0} processed").format(done)
+        self.count_label.setText(text)
+
+    def _rebuild_filter_items(self) -> None:
+        current = self.filter_combo.currentData()
+        self.filter_combo.blockSignals(True)
+        self.filter_combo.clear()
+        self.filter_combo.addItem(self.tr("All files"), None)
+        states = ((self.tr("Animals"), FileStatus.ANIMAL), (self.tr("People"), FileStatus.PERSON),
+                  (self.tr("Vehicles"), FileStatus.VEHICLE), (self.tr("Empty"), FileStatus.EMPTY),
+                  (self.tr("Failed"), FileStatus.FAILED), (self.tr("Not processed"), FileStatus.PENDING))
+        for label, st in states:
+            self.filter_combo.addItem(label, st.value)
+        self.filter_combo.addItem(self.tr("Not reviewed"), "unreviewed")
+        for label in self.model.labels():
+            if label not in ("animal", "person", "vehicle"):
+                self.filter_combo.addItem(self.tr("Class: {0}").format(label), f"label:{label}")
+        i = self.filter_combo.findData(current)
+        self.filter_combo.setCurrentIndex(max(0, i))
+        self.filter_combo.blockSignals(False)
