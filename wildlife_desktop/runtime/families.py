@@ -1,0 +1,126 @@
+"""The model-family registry, as data: family name -> :class:`FamilySpec`.
+
+Adding a family means adding one entry here (and its decoder in :mod:`.postprocess`). No code
+elsewhere branches on family or model names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from .postprocess import Decoder, decode_rtdetr, decode_yolov5, decode_yolov8, decode_yolov10
+
+#: Supported letterbox modes (see :mod:`.preprocess`).
+LETTERBOX_MODES: Final[tuple[str, ...]] = ("classic", "square", "stretch")
+
+Dim = int | str | None
+OutputCheck = Callable[[Sequence[Dim], int], "str | None"]
+
+
+def _fixed(dim: Dim) -> int | None:
+    return dim if isinstance(dim, int) and dim > 0 else None
+
+
+def _check_rank3_last(extra: int, label: str) -> OutputCheck:
+    def check(shape: Sequence[Dim], n_labels: int) -> str | None:
+        if len(shape) != 3:
+            return f"expected a 3-D output {label}, got {list(shape)}"
+        last = _fixed(shape[2])
+        want = extra + n_labels if extra >= 0 else -extra
+        if last is not None and last != want:
+            return f"expected output {label} with last dimension {want} for {n_labels} labels, got {last}"
+        return None
+
+    return check
+
+
+def _check_rank3_middle(extra: int, label: str) -> OutputCheck:
+    def check(shape: Sequence[Dim], n_labels: int) -> str | None:
+        if len(shape) != 3:
+            return f"expected a 3-D output {label}, got {list(shape)}"
+        mid = _fixed(shape[1])
+        if mid is not None and mid != extra + n_labels:
+            return (f"expected output {label} with dimension 1 = {extra + n_labels}"
+                    f" for {n_labels} labels, got {mid}")
+        return None
+
+    return check
+
+
+def _check_classifier(shape: Sequence[Dim], n_labels: int) -> str | None:
+    if len(shape) != 2:
+        return f"expected a 2-D logits output [N, classes], got {list(shape)}"
+    n = _fixed(shape[1])
+    if n is None:
+        return None
+    if n == 1:
+        return None if n_labels == 2 else f"a 1-logit (binary) classifier needs 2 labels, got {n_labels}"
+    if n != n_labels:
+        return f"the model outputs {n} classes but the manifest lists {n_labels} labels"
+    return None
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """What the runtime needs to know about one model family.
+
+    Attributes:
+        name: family key used in manifests.
+        task: ``detection`` or ``classification``.
+        decoder: output decoder (``None`` for classifiers).
+        needs_nms: whether the decoder runs NMS (informational; the decoder does it).
+        default_letterbox: letterbox mode to use when the manifest does not name one; ``None``
+            means "from the ONNX input shape" (dynamic H/W -> classic, fixed -> square).
+        default_stride: padding multiple for the classic letterbox.
+        output_layout: human-readable output layout, for error messages and the UI.
+        check_output: returns an error text when an ONNX output shape does not fit the family.
+    """
+
+    name: str
+    task: str
+    decoder: Decoder | None
+    needs_nms: bool
+    default_letterbox: str | None
+    default_stride: int
+    output_layout: str
+    check_output: OutputCheck
+
+
+FAMILIES: Final[dict[str, FamilySpec]] = {
+    "yolov5": FamilySpec(
+        name="yolov5", task="detection", decoder=decode_yolov5, needs_nms=True, default_letterbox=None,
+        default_stride=32, output_layout="[1, N, 5+nc] cx,cy,w,h (px), obj, class probs",
+        check_output=_check_rank3_last(5, "[1, N, 5+nc]"),
+    ),
+    "yolov8": FamilySpec(
+        name="yolov8", task="detection", decoder=decode_yolov8, needs_nms=True, default_letterbox=None,
+        default_stride=32, output_layout="[1, 4+nc, A] cx,cy,w,h (px) + class scores",
+        check_output=_check_rank3_middle(4, "[1, 4+nc, A]"),
+    ),
+    "yolov10": FamilySpec(
+        name="yolov10", task="detection", decoder=decode_yolov10, needs_nms=False, default_letterbox=None,
+        default_stride=32, output_layout="[1, 300, 6] x1,y1,x2,y2 (px), score, class",
+        check_output=_check_rank3_last(-6, "[1, 300, 6]"),
+    ),
+    "rtdetr": FamilySpec(
+        name="rtdetr", task="detection", decoder=decode_rtdetr, needs_nms=False, default_letterbox="stretch",
+        default_stride=32, output_layout="[1, Q, 4+nc] cx,cy,w,h (0..1) + class scores",
+        check_output=_check_rank3_last(4, "[1, Q, 4+nc]"),
+    ),
+    "classifier": FamilySpec(
+        name="classifier", task="classification", decoder=None, needs_nms=False, default_letterbox=None,
+        default_stride=1, output_layout="[N, classes] logits (or [N, 1] for a binary model)",
+        check_output=_check_classifier,
+    ),
+}
+
+
+def get_family(name: str) -> FamilySpec:
+    """Look up a family.
+
+    Raises:
+        KeyError: unknown family (manifests are validated before this is reached).
+    """
+    return FAMILIES[name]

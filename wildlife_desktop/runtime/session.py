@@ -1,0 +1,106 @@
+"""onnxruntime session creation (CPU only) and ONNX file inspection."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnxruntime as ort
+
+from ..core.errors import ModelLoadError
+
+Dim = int | str | None
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """Name, shape (ints for fixed dimensions, str/None for dynamic ones) and element type."""
+
+    name: str
+    shape: tuple[Dim, ...]
+    type: str
+
+    @property
+    def fixed_hw(self) -> tuple[int, int] | None:
+        """``(height, width)`` of an NCHW input when both are fixed, else ``None``."""
+        if len(self.shape) != 4:
+            return None
+        h, w = self.shape[2], self.shape[3]
+        return (h, w) if isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0 else None
+
+    @property
+    def fixed_batch(self) -> int | None:
+        """The fixed batch size, or ``None`` when the batch dimension is dynamic."""
+        b = self.shape[0] if self.shape else None
+        return b if isinstance(b, int) and b > 0 else None
+
+
+@dataclass(frozen=True)
+class OnnxInfo:
+    """What :func:`inspect_onnx` reads from a model file."""
+
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    metadata: dict[str, str]
+
+
+def default_intra_threads() -> int:
+    """One thread less than the CPU count (leave a core to the UI), at least 1."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def make_session(
+    onnx_path: Path | str, *, intra_threads: int | None = None, optimize: bool = True
+) -> ort.InferenceSession:
+    """Open an ONNX model on the CPU execution provider.
+
+    Args:
+        onnx_path: the ``.onnx`` file.
+        intra_threads: threads inside one operator; default ``cpu_count - 1`` (at least 1).
+        optimize: full graph optimisation (off only for quick inspection).
+
+    Returns:
+        The session (``inter_op_num_threads = 1``, sequential execution).
+
+    Raises:
+        ModelLoadError: the file is missing, unreadable or not a valid ONNX model.
+    """
+    path = Path(onnx_path)
+    if not path.is_file():
+        raise ModelLoadError(f"Model file not found: {path}")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, int(intra_threads)) if intra_threads else default_intra_threads()
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = (
+        ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    )
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises several unrelated exception types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(
+            f"Cannot load model file {path.name}: it is not a valid ONNX model or is damaged ({first[:300]})"
+        ) from exc
+
+
+def tensor_infos(args: list[ort.NodeArg]) -> tuple[TensorInfo, ...]:
+    """Convert onnxruntime node args to :class:`TensorInfo`."""
+    return tuple(TensorInfo(a.name, tuple(a.shape or ()), a.type) for a in args)
+
+
+def inspect_onnx(onnx_path: Path | str) -> OnnxInfo:
+    """Read inputs, outputs and metadata properties of an ONNX file (no graph optimisation).
+
+    Raises:
+        ModelLoadError: not a loadable ONNX model.
+    """
+    sess = make_session(onnx_path, intra_threads=1, optimize=False)
+    meta = sess.get_modelmeta()
+    return OnnxInfo(
+        inputs=tensor_infos(sess.get_inputs()),
+        outputs=tensor_infos(sess.get_outputs()),
+        metadata=dict(meta.custom_metadata_map or {}),
+    )
