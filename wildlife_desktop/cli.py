@@ -190,19 +190,10 @@ def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
     raise AssertionError(args.models_cmd)
 
 
-def cmd_gui(args: argparse.Namespace, paths: AppPaths) -> int:
-    from .gui.app import main as gui_main
-
-    argv = [args.folder] if args.folder else []
-    if args.screenshot:
-        argv += ["--screenshot", args.screenshot]
-    if args.size:
-        argv += ["--size", args.size]
-    return gui_main(argv)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="wildlife-desktop", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="wildlife-desktop", description=__doc__.splitlines()[0],
+        epilog="Open the window with: wildlife-desktop [gui] [FOLDER] [--screenshot OUT.png] [--size WxH]")
     p.add_argument("--version", action="version", version=f"wildlife-desktop {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = p.add_subparsers(dest="command", required=True)
@@ -256,11 +247,6 @@ def build_parser() -> argparse.ArgumentParser:
     mr.add_argument("id")
     m.set_defaults(func=cmd_models)
 
-    g = sub.add_parser("gui", help="open the desktop window")
-    g.add_argument("folder", nargs="?")
-    g.add_argument("--screenshot", help="save a PNG of the window once loaded, then exit")
-    g.add_argument("--size", help="window size WxH, e.g. 1366x768")
-    g.set_defaults(func=cmd_gui)
     return p
 
 
