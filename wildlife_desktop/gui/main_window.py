@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
@@ -142,7 +142,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.tr("%n file(s) in {0}", "", len(scan.files)).format(folder))
             self.load_results(import_json)
 
-        run_in_pool(lambda: scan_folder(folder), done, self._on_task_error)
+        run_in_pool(lambda: scan_folder(folder), done, self._on_task_error, self)
 
     def load_results(self, import_json: Path | None = None) -> None:
         from ..pipeline.importer import import_results
@@ -175,7 +175,7 @@ class MainWindow(QMainWindow):
             self.folders.model.invalidate(folder)
             self._update_banner()
 
-        run_in_pool(work, done, self._on_task_error)
+        run_in_pool(work, done, self._on_task_error, self)
 
     @Slot(str)
     def _on_model_thumbnail_wanted(self, rel_path: str) -> None:
@@ -201,7 +201,7 @@ class MainWindow(QMainWindow):
         fail = self.tr("Cannot show this file: {0}")
         run_in_pool(lambda: load_review_image(path, kind),
                     lambda img: self.review.set_image(rel_path, QPixmap.fromImage(img)),
-                    lambda exc: self.review.set_image(rel_path, None, fail.format(exc)))
+                    lambda exc: self.review.set_image(rel_path, None, fail.format(exc)), self)
 
     @Slot(object)
     def _on_review_thresholds_changed(self, thresholds: Thresholds) -> None:
@@ -305,7 +305,7 @@ class MainWindow(QMainWindow):
         run_in_pool(lambda: export_folder(folder, detection_threshold=th.detection,
                                           classification_threshold=th.classification, paths=paths),
                     lambda out: self.statusBar().showMessage(self.tr("Exported: {0}").format(
-                        ", ".join(str(p) for p in out))), self._on_task_error)
+                        ", ".join(str(p) for p in out))), self._on_task_error, self)
 
     @Slot()
     def _on_menu_import_model(self) -> None:
@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
         if f:
             store, src = ModelStore(self.paths), Path(f)
             # A bare .onnx needs family and labels (CLI: models import --family); packs carry them.
-            run_in_pool(lambda: store.import_pack(src), lambda _m: self.refresh_models(), self._on_task_error)
+            run_in_pool(lambda: store.import_pack(src), lambda _m: self.refresh_models(), self._on_task_error, self)
 
     def _on_task_error(self, exc: BaseException) -> None:
         logger.error("background task failed: %s", exc)
@@ -336,6 +336,7 @@ class MainWindow(QMainWindow):
         self.thumbs.reset(None)
         self.engine.shutdown()
         self.thumbs.wait_idle(3000)
+        QThreadPool.globalInstance().waitForDone(3000)
         super().closeEvent(event)
 
     def first_screen_ready(self) -> bool:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage
 
@@ -176,20 +177,27 @@ class _PoolRelay(QObject):
     sig_error = Signal(object)
 
     def __init__(self, on_done: Callable[[Any], None],
-                 on_error: Callable[[BaseException], None] | None) -> None:
+                 on_error: Callable[[BaseException], None] | None, context: QObject | None) -> None:
         super().__init__()
-        self._on_done, self._on_error = on_done, on_error
+        self._on_done, self._on_error, self._context = on_done, on_error, context
         self.sig_done.connect(self._on_self_done)
         self.sig_error.connect(self._on_self_error)
 
     @Slot(object)
     def _on_self_done(self, result: Any) -> None:
         _LIVE.discard(self)
-        self._on_done(result)
+        if self._alive():
+            self._on_done(result)
+
+    def _alive(self) -> bool:
+        # A result may land after its window was closed and deleted (tests, quick quits).
+        return self._context is None or shiboken6.isValid(self._context)
 
     @Slot(object)
     def _on_self_error(self, exc: BaseException) -> None:
         _LIVE.discard(self)
+        if not self._alive():
+            return
         if self._on_error is not None:
             self._on_error(exc)
         else:
@@ -208,17 +216,25 @@ class _PoolTask(QRunnable):
         try:
             result = self._fn()
         except Exception as exc:  # noqa: BLE001 - delivered to on_error on the GUI thread
-            self._relay.sig_error.emit(exc)
+            self._emit(self._relay.sig_error, exc)
             return
-        self._relay.sig_done.emit(result)
+        self._emit(self._relay.sig_done, result)
+
+    @staticmethod
+    def _emit(signal: Any, value: Any) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError:  # the relay went away with the application (shutdown)
+            pass
 
 
 def run_in_pool(fn: Callable[[], Any], on_done: Callable[[Any], None],
-                on_error: Callable[[BaseException], None] | None = None) -> None:
+                on_error: Callable[[BaseException], None] | None = None, context: QObject | None = None) -> None:
     """Run ``fn()`` on the global thread pool; call ``on_done(result)`` on the GUI thread.
 
     Must be called from the GUI thread (the relay object takes that thread's affinity).
+    The callbacks are skipped when ``context`` (usually the calling widget) was deleted.
     """
-    relay = _PoolRelay(on_done, on_error)
+    relay = _PoolRelay(on_done, on_error, context)
     _LIVE.add(relay)
     QThreadPool.globalInstance().start(_PoolTask(fn, relay))

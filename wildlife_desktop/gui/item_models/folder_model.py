@@ -69,4 +69,4 @@ class FolderModel(QFileSystemModel):
         def failed(_exc: BaseException) -> None:
             self._badges[path] = None
 
-        run_in_pool(work, done, failed)
+        run_in_pool(work, done, failed, self)

@@ -26,11 +26,15 @@ class FolderBrowserWidget(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setItemDelegate(FolderBadgeDelegate(self.tree))
         model.setRootPath(QDir.rootPath())
-        self.tree.selectionModel().currentChanged.connect(self._on_tree_current_changed)
+        # Open on a click or Enter only: the view moves its current index by itself (first
+        # focus, model loading), and opening /bin because the tree got focus would be absurd.
+        self.tree.clicked.connect(self._on_tree_activated)
+        self.tree.activated.connect(self._on_tree_activated)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.tree)
         self._quiet = False
+        self._last: Path | None = None
 
     def reveal(self, folder: Path) -> None:
         """Select and scroll to ``folder`` without emitting ``sig_folder_selected``."""
@@ -38,15 +42,20 @@ class FolderBrowserWidget(QWidget):
         if not idx.isValid():
             return
         self._quiet = True
+        self._last = Path(folder)
         try:
             self.tree.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
             self.tree.expand(idx)
             self.tree.scrollTo(idx)
         finally:
             self._quiet = False
+        self._last: Path | None = None
 
-    @Slot(QModelIndex, QModelIndex)
-    def _on_tree_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if self._quiet or not current.isValid():
+    @Slot(QModelIndex)
+    def _on_tree_activated(self, index: QModelIndex) -> None:
+        if self._quiet or not index.isValid():
             return
-        self.sig_folder_selected.emit(Path(self.model.filePath(current)))
+        path = Path(self.model.filePath(index))
+        if path != self._last:
+            self._last = path
+            self.sig_folder_selected.emit(path)

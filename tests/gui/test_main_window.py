@@ -1,0 +1,170 @@
+"""Main window behaviour, asserted on model state (offscreen)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from tests.gui.conftest import CCT_DIR, TWIN_DETECTOR
+from wildlife_desktop.core.paths import AppPaths
+from wildlife_desktop.gui.item_models.thumbnail_model import ThumbRole
+from wildlife_desktop.gui.main_window import RANDOM_BANNER, MainWindow
+from wildlife_desktop.gui.view_state import FileStatus
+
+
+def _window(qtbot: QtBot) -> MainWindow:
+    win = MainWindow(AppPaths.default())
+    qtbot.addWidget(win)
+    win.resize(1366, 768)
+    win.show()
+    return win
+
+
+def _open(qtbot: QtBot, win: MainWindow, folder: Path) -> None:
+    win.open_folder(folder)
+    qtbot.waitUntil(lambda: win.folder == folder and win._results_loaded, timeout=10_000)
+
+
+def _install_twin() -> None:
+    from wildlife_desktop.runtime.store import ModelStore
+
+    ModelStore(AppPaths.default()).import_onnx(TWIN_DETECTOR, family="yolov10",
+                                                labels=("animal", "person", "vehicle"))
+
+
+def test_no_models_says_so_and_cannot_start(qtbot: QtBot, cct_folder: Path) -> None:
+    win = _window(qtbot)
+    assert win.run_panel.stack.currentIndex() == 0  # the "no model installed" page
+    assert "No detection model is installed" in win.run_panel.no_models_label.text()
+    assert win.run_panel.import_button.isVisibleTo(win)
+    _open(qtbot, win, cct_folder)
+    assert win.start_run() is False
+    assert not win.engine.running
+
+
+def test_folder_load_populates_grid_and_thumbnails(qtbot: QtBot, cct_folder: Path) -> None:
+    win = _window(qtbot)
+    _open(qtbot, win, cct_folder)
+    names = sorted(p.name for p in cct_folder.glob("*.jpg"))
+    assert win.model.rowCount() == len(names) == 4
+    assert [win.model.data(win.model.index(r)) for r in range(4)] == names
+    assert all(win.model.data(win.model.index(r), ThumbRole.STATUS) == FileStatus.PENDING for r in range(4))
+    # The first row is selected and shown; thumbnails of visible cells get decoded off-thread.
+    assert win.review.current_rel_path() == names[0]
+    qtbot.waitUntil(win.grid.visible_thumbnails_ready, timeout=10_000)
+    assert win.model.data(win.model.index(0), ThumbRole.THUMB_STATE) == "ready"
+    qtbot.waitUntil(win.review.canvas.has_image, timeout=10_000)
+    # The disk cache now holds them.
+    assert list((AppPaths.default().thumbnails).rglob("*.jpg"))
+
+
+def test_run_with_twin_fills_results_and_reaches_100_percent(qtbot: QtBot, cct_folder: Path) -> None:
+    _install_twin()
+    win = _window(qtbot)
+    assert win.run_panel.stack.currentIndex() == 1
+    assert RANDOM_BANNER in win.banner.text() and win.banner.isVisibleTo(win)
+    _open(qtbot, win, cct_folder)
+    progress: list[Any] = []
+    batches: list[int] = []
+    win.engine.sig_progress.connect(progress.append)
+    win.engine.sig_predictions.connect(lambda preds: batches.append(len(preds)))
+    with qtbot.waitSignal(win.engine.sig_finished, timeout=60_000) as blocker:
+        assert win.start_run()
+    summary = blocker.args[0]
+    assert not summary.cancelled and summary.total == 4 and summary.random_weights
+    assert sum(batches) == 4 and all(n <= 16 for n in batches)
+    assert progress and progress[-1].done == progress[-1].total == 4
+    assert win.run_panel.progress.value() == win.run_panel.progress.maximum() == 4
+    assert win.model.done_count() == 4
+    statuses = {win.model.data(win.model.index(r), ThumbRole.STATUS) for r in range(4)}
+    assert FileStatus.PENDING not in statuses
+
+
+def test_cancel_mid_run_then_restart_resumes(qtbot: QtBot, tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for src in sorted(CCT_DIR.glob("*.jpg"))[:14]:
+        shutil.copy2(src, folder / src.name)
+    _install_twin()
+    win = _window(qtbot)
+    _open(qtbot, win, folder)
+    win.engine.sig_predictions.connect(lambda _p: win.engine.cancel())
+    with qtbot.waitSignal(win.engine.sig_finished, timeout=60_000) as first:
+        assert win.start_run()
+    s1 = first.args[0]
+    assert s1.cancelled and 0 < s1.processed < 14
+    win.engine.sig_predictions.disconnect()
+    win.engine.sig_predictions.connect(win._on_engine_predictions)
+    started: list[Any] = []
+    win.engine.sig_started.connect(started.append)
+    with qtbot.waitSignal(win.engine.sig_finished, timeout=60_000) as second:
+        assert win.start_run()
+    s2 = second.args[0]
+    assert started[0].already_done == s1.processed  # the journal kept the cancelled run's work
+    assert not s2.cancelled and s2.processed == 14 - s1.processed
+    qtbot.waitUntil(lambda: win.model.done_count() == 14, timeout=10_000)
+
+
+def test_corrupt_image_shows_as_failed(qtbot: QtBot, cct_folder: Path) -> None:
+    (cct_folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    _install_twin()
+    win = _window(qtbot)
+    _open(qtbot, win, cct_folder)
+    row = win.model.row_of("broken.jpg")
+    assert row is not None
+    win.grid.select_row(row)
+    qtbot.waitUntil(win.review.image_settled, timeout=10_000)
+    assert not win.review.canvas.has_image()  # a message, not a crash
+    with qtbot.waitSignal(win.engine.sig_finished, timeout=60_000) as blocker:
+        assert win.start_run()
+    assert blocker.args[0].failed == 1
+    idx = win.model.index(win.model.row_of("broken.jpg"))
+    assert win.model.data(idx, ThumbRole.STATUS) == FileStatus.FAILED
+    win.model.data(idx, 1)  # DecorationRole: ask for the thumbnail
+    qtbot.waitUntil(lambda: win.model.data(idx, ThumbRole.THUMB_STATE) == "failed", timeout=10_000)
+
+
+def test_close_during_run_cancels_and_keeps_work(qtbot: QtBot, tmp_path: Path) -> None:
+    folder = tmp_path / "closing"
+    folder.mkdir()
+    for src in sorted(CCT_DIR.glob("*.jpg"))[:10]:
+        shutil.copy2(src, folder / src.name)
+    _install_twin()
+    win = _window(qtbot)
+    _open(qtbot, win, folder)
+    with qtbot.waitSignal(win.engine.sig_predictions, timeout=60_000):
+        win.start_run()
+    with qtbot.waitSignal(win.engine.sig_finished, timeout=60_000) as blocker:
+        win.close()
+    assert blocker.args[0].cancelled
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=10_000)
+    from wildlife_desktop.pipeline.results import load_results
+
+    res = load_results(folder, AppPaths.default())
+    assert res is not None and len(res.predictions) == blocker.args[0].processed > 0
+
+
+@pytest.mark.parametrize("n", [100_000])
+def test_huge_folder_opens_fast(qtbot: QtBot, n: int) -> None:
+    import time
+
+    from wildlife_desktop.core.records import MediaFile
+
+    win = _window(qtbot)
+    files = [MediaFile(f"cam{i // 5000:02d}/IMG_{i:06d}.JPG", 1000, i, "image") for i in range(n)]
+    t0 = time.perf_counter()
+    win.thumbs.reset(Path("/nonexistent"))
+    win.model.set_files(Path("/nonexistent"), files)
+    win.grid.select_row(0)
+    qtbot.wait(1)  # let the view lay out and paint once
+    win.grid.view.repaint()
+    assert time.perf_counter() - t0 < 2.0
+    assert win.model.rowCount() == n
+    t1 = time.perf_counter()
+    win.grid.view.verticalScrollBar().setValue(win.grid.view.verticalScrollBar().maximum() // 2)
+    win.grid.view.repaint()
+    assert time.perf_counter() - t1 < 0.5
