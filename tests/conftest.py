@@ -25,6 +25,17 @@ def _isolated_app_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     return home
 
 
+@pytest.fixture(autouse=True)
+def _strict_pillow() -> object:
+    """megadetector-utils (the validator) sets ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` at import,
+    which would make every later test decode truncated JPEGs silently. Our app never imports it."""
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    yield
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     if not (SHARED / "samples").is_dir():
