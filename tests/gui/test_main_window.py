@@ -38,7 +38,7 @@ def _install_twin() -> None:
 
 def test_no_models_says_so_and_cannot_start(qtbot: QtBot, cct_folder: Path) -> None:
     win = _window(qtbot)
-    assert win.run_panel.stack.currentIndex() == 0  # the "no model installed" page
+    assert win.run_panel.page() == 0  # the "no model installed" page
     assert "No detection model is installed" in win.run_panel.no_models_label.text()
     assert win.run_panel.import_button.isVisibleTo(win)
     _open(qtbot, win, cct_folder)
@@ -65,7 +65,7 @@ def test_folder_load_populates_grid_and_thumbnails(qtbot: QtBot, cct_folder: Pat
 def test_run_with_twin_fills_results_and_reaches_100_percent(qtbot: QtBot, cct_folder: Path) -> None:
     _install_twin()
     win = _window(qtbot)
-    assert win.run_panel.stack.currentIndex() == 1
+    assert win.run_panel.page() == 1
     assert RANDOM_BANNER in win.banner.text() and win.banner.isVisibleTo(win)
     _open(qtbot, win, cct_folder)
     progress: list[Any] = []

@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..core.paths import AppPaths
@@ -98,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
 
         QTimer.singleShot(200, poll)
     code = app.exec()
+    # Delete the window (and its pools and threads) while QApplication still exists;
+    # leaving it to interpreter shutdown can crash in Qt's destructors.
+    win.engine.shutdown()
+    QThreadPool.globalInstance().waitForDone(5000)
+    win.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     if args.screenshot:
         return result["code"]
     return int(code)

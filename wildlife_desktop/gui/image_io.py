@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from ..core.errors import ImageReadError
+from ..core.records import MediaMeta
 
 #: Long side the review pane asks the core to decode to (JPEG draft keeps it ≥ this).
 REVIEW_TARGET: Final[int] = 1600
@@ -19,6 +20,16 @@ def array_to_qimage(array: np.ndarray) -> QImage:
     arr = np.ascontiguousarray(array)
     h, w = arr.shape[:2]
     return QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def load_review_meta(path: Path) -> MediaMeta | None:
+    """EXIF date/time and camera of a file not processed yet (None when unreadable)."""
+    from ..pipeline.exif import read_meta
+
+    try:
+        return read_meta(path)
+    except Exception:  # noqa: BLE001 - metadata is a nicety; the image still shows
+        return None
 
 
 def load_review_image(path: Path, kind: str = "image") -> QImage:

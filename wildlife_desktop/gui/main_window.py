@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, 
 from ..core.paths import AppPaths
 from ..pipeline.thumbnails import ThumbnailCache
 from .engine import InferenceEngine
-from .image_io import load_review_image
+from .image_io import load_review_image, load_review_meta
 from .item_models.folder_model import FolderModel
 from .item_models.thumbnail_model import ThumbnailModel
 from .view_state import Thresholds
@@ -171,9 +171,15 @@ class MainWindow(QMainWindow):
             if self.results is not None:
                 self.model.set_predictions(self.results.predictions.values(), replace=True)
                 self.grid.refresh_filters()
+                if import_json is not None:  # demo/import: land on the first detection
+                    self.grid.select_row(self.model.first_row_with_detection())
                 self._on_grid_current_changed(self.grid.current_rel_path() or "")
             self.folders.model.invalidate(folder)
             self._update_banner()
+            if not self.engine.running:
+                n = self.model.file_count()
+                self.run_panel.set_progress(self.model.done_count(), n, None, None)
+                self.run_panel.set_status(self.tr("{0} of {1} files processed").format(self.model.done_count(), n))
 
         run_in_pool(work, done, self._on_task_error, self)
 
@@ -198,6 +204,10 @@ class MainWindow(QMainWindow):
             seq_text = self.tr("{0} of {1}  ({2})").format(seq.frame_num + 1, seq.seq_num_frames, seq.seq_id)
         self.review.set_sequence_text(seq_text)
         path, kind = self.folder / rel_path, media.kind if media else "image"
+        pred = self.model.prediction(rel_path)
+        if pred is None or not pred.meta.datetime:
+            run_in_pool(lambda: load_review_meta(path), lambda meta: self.review.set_meta(meta, rel_path),
+                        None, self)
         fail = self.tr("Cannot show this file: {0}")
         run_in_pool(lambda: load_review_image(path, kind),
                     lambda img: self.review.set_image(rel_path, QPixmap.fromImage(img)),

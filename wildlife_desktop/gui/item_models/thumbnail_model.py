@@ -170,6 +170,14 @@ class ThumbnailModel(QAbstractListModel):
     def predictions(self) -> dict[str, Prediction]:
         return dict(self._predictions)
 
+    def first_row_with_detection(self) -> int:
+        """First row whose file shows an animal, person or vehicle at the thresholds (else 0)."""
+        for row, i in enumerate(self._rows):
+            st = self.thresholds.status(self._predictions.get(self._files[i].rel_path))
+            if st in (FileStatus.ANIMAL, FileStatus.PERSON, FileStatus.VEHICLE):
+                return row
+        return 0
+
     def file_count(self) -> int:
         return len(self._files)
 

@@ -18,13 +18,22 @@ class FolderBadgeDelegate(QStyledItemDelegate):
         if summary is None:
             super().paint(painter, option, index)
             return
-        text = f"{summary.done}/{summary.images}"
-        if summary.animals:
-            text += f" · {summary.animals} animals"
-        if summary.failures:
-            text += f" · {summary.failures} failed"
         fm = option.fontMetrics
+        name_w = fm.horizontalAdvance(str(index.data())) + 48  # icon and padding
+        room = option.rect.width() - name_w
+        parts = [f"{summary.done}/{summary.images}"]
+        if summary.animals:
+            parts.append(self.tr("{0} animals").format(summary.animals))
+        if summary.failures:
+            parts.append(self.tr("{0} failed").format(summary.failures))
+        # Drop the least important parts first rather than eliding the folder name.
+        while len(parts) > 1 and fm.horizontalAdvance(" · ".join(parts)) + 12 > room:
+            parts.pop(1 if len(parts) > 2 else -1)
+        text = " · ".join(parts)
         badge_w = fm.horizontalAdvance(text) + 12
+        if badge_w > room:
+            super().paint(painter, option, index)
+            return
         opt = QStyleOptionViewItem(option)
         opt.rect = option.rect.adjusted(0, 0, -badge_w, 0)
         super().paint(painter, opt, index)

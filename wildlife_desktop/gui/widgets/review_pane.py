@@ -140,8 +140,8 @@ class ReviewPaneWidget(QWidget):
         self._settled = True
         self._refresh_detections()
 
-    def set_meta(self, meta: MediaMeta | None) -> None:
-        if meta is None:
+    def set_meta(self, meta: MediaMeta | None, rel_path: str | None = None) -> None:
+        if meta is None or (rel_path is not None and rel_path != self._rel_path):
             return
         self.date_label.setText(meta.datetime or self.tr("unknown"))
         camera = " ".join(x for x in (meta.make, meta.model) if x)
@@ -192,6 +192,7 @@ class ReviewPaneWidget(QWidget):
 
     def _refresh_detections(self) -> None:
         self.detections.clear()
+        self.detections.hide()
         p = self._prediction
         if p is None:
             self.status_label.setText(self.tr("not processed yet") if self._rel_path else "—")
@@ -218,6 +219,7 @@ class ReviewPaneWidget(QWidget):
             item.setForeground(color)
             self.detections.addItem(item)
         self.canvas.set_boxes(boxes)
+        self.detections.setVisible(bool(dets))
         if dets:
             status = self.tr("%n detection(s) shown", "", len(dets))
         else:

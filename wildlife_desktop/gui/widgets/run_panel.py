@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -105,12 +104,13 @@ class RunPanelWidget(QWidget):
         cl.addWidget(self.progress, 2)
         cl.addWidget(self.rate_label)
 
-        self.stack = QStackedWidget(self)
-        self.stack.addWidget(empty)
-        self.stack.addWidget(ctrl)
+        # Two pages shown one at a time; not a QStackedWidget, whose height is that of its
+        # tallest page (the wrapped "no model" text), which wasted a band of the window.
+        self._pages = (empty, ctrl)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 6)
-        lay.addWidget(self.stack)
+        lay.addWidget(empty)
+        lay.addWidget(ctrl)
         self.set_running(False)
 
     # ---- public ------------------------------------------------------------------------
@@ -130,8 +130,13 @@ class RunPanelWidget(QWidget):
         for m in clss:
             suffix = self.tr("  (random weights)") if m.random_weights else ""
             self.classifier_combo.addItem(f"{m.name} {m.version}{suffix}", m.id)
-        self.stack.setCurrentIndex(1 if dets else 0)
+        self._pages[0].setVisible(not dets)
+        self._pages[1].setVisible(bool(dets))
         self.sig_detector_changed.emit(self.detector_id() or "")
+
+    def page(self) -> int:
+        """0: the "no model installed" page, 1: the run controls."""
+        return 1 if self._pages[1].isVisibleTo(self) else 0
 
     def has_detector(self) -> bool:
         return self.detector_combo.count() > 0
