@@ -19,7 +19,7 @@ from typing import Any
 from . import __version__
 from .core.errors import WildlifeError
 from .core.paths import AppPaths
-from .core.progress import CancelToken
+from .core.progress import CancelToken, Progress
 
 FAMILIES = ("yolov5", "yolov8", "yolov10", "rtdetr", "classifier")
 
@@ -48,6 +48,20 @@ def _fmt_eta(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
+def _progress_line(p: Progress, tty: bool) -> None:
+    """A one-line progress bar (redrawn in place on a terminal, plain lines in a log)."""
+    width = 30
+    filled = int(width * p.fraction)
+    rate = f"{p.rate:.2f} files/s" if p.rate else "-- files/s"
+    text = f"  [{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total}  {rate}  ETA {_fmt_eta(p.eta_s)}"
+    print(f"\r{text}" if tty else text, end="" if tty else "\n", file=sys.stderr, flush=True)
+
+
+def _clear_line(tty: bool) -> None:
+    if tty:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
 def cmd_scan(args: argparse.Namespace, paths: AppPaths) -> int:
     from .pipeline.scan import scan_folder
 
@@ -66,20 +80,34 @@ def cmd_scan(args: argparse.Namespace, paths: AppPaths) -> int:
 
 
 def cmd_detect(args: argparse.Namespace, paths: AppPaths) -> int:
-    from .pipeline.job import FileProcessed, JobConfig, JobFinished, JobStarted, SidecarsWritten, run_job
+    from .pipeline.job import (
+        RANDOM_WEIGHTS_WARNING,
+        FileProcessed,
+        JobConfig,
+        JobFinished,
+        JobStarted,
+        run_job,
+    )
     from .pipeline.results import export_folder
 
     config = JobConfig(
         folder=Path(args.folder), detector_id=args.detector, classifier_id=args.classifier,
         conf_floor=args.conf_floor, detection_threshold=args.threshold,
-        classification_threshold=args.classification_threshold, video_every_s=args.video_every,
+        classification_threshold=args.classification_threshold,
+        video_every_s=1.0 / args.video_fps if args.video_fps else args.video_every,
         video_max_frames=args.video_max_frames, intra_threads=args.threads, checkpoint_s=args.checkpoint,
         decode_workers=args.decode_workers,
     )
     cancel = CancelToken()
     last_print = 0.0
+    tty = sys.stderr.isatty()
+    counts = {"images": 0, "videos": 0}
+    by_class: dict[str, int] = {}
+    threshold = 0.2
     try:
         for ev in run_job(config, paths=paths, cancel=cancel):
+            if isinstance(ev, JobStarted):
+                threshold = ev.detection_threshold
             if args.json:
                 if isinstance(ev, FileProcessed):
                     _emit("file", {"file": ev.prediction.rel_path, "failure": ev.prediction.failure,
@@ -94,26 +122,31 @@ def cmd_detect(args: argparse.Namespace, paths: AppPaths) -> int:
                 print(f"{ev.total} files, {ev.already_done} already done, {ev.todo} to process "
                       f"(layer {ev.layer_id})", file=sys.stderr)
             elif isinstance(ev, FileProcessed):
+                p = ev.prediction
+                counts["videos" if p.kind == "video" else "images"] += 1
+                for d in p.detections:
+                    if d.confidence >= threshold:
+                        by_class[d.category_name] = by_class.get(d.category_name, 0) + 1
+                if p.failure:
+                    _clear_line(tty)
+                    print(f"  failed: {p.rel_path}: {p.failure}", file=sys.stderr)
                 now = time.monotonic()
-                if ev.prediction.failure:
-                    print(f"  failed: {ev.prediction.rel_path}: {ev.prediction.failure}", file=sys.stderr)
-                if now - last_print > 1.0 or ev.progress.done == ev.progress.total:
+                if now - last_print > (0.2 if tty else 5.0) or ev.progress.done == ev.progress.total:
                     last_print = now
-                    rate = f"{ev.progress.rate:.2f}/s" if ev.progress.rate else "-"
-                    print(f"  {ev.progress.done}/{ev.progress.total}  {rate}  ETA {_fmt_eta(ev.progress.eta_s)}",
-                          file=sys.stderr)
-            elif isinstance(ev, SidecarsWritten):
-                pass
+                    _progress_line(ev.progress, tty)
             elif isinstance(ev, JobFinished):
+                _clear_line(tty)
                 s = ev.summary
-                print(f"{'Cancelled' if s.cancelled else 'Done'}: {s.processed} processed in {s.elapsed_s:.1f} s; "
-                      f"{s.animals} with animals, {s.persons} with people, {s.vehicles} with vehicles, "
-                      f"{s.empty} empty, {s.failed} failed.")
-                for p in s.sidecars:
-                    print(f"  wrote {p}")
+                rate = s.processed / s.elapsed_s if s.elapsed_s > 0 else 0.0
+                dets = ", ".join(f"{n} {k}" for k, n in sorted(by_class.items())) or "none"
+                print(f"{'Cancelled' if s.cancelled else 'Done'}: {counts['images']} images and {counts['videos']} "
+                      f"videos processed in {s.elapsed_s:.1f} s ({rate:.2f} files/s), {s.failed} failed.")
+                print(f"Files with animals {s.animals}, people {s.persons}, vehicles {s.vehicles}, empty {s.empty}; "
+                      f"detections at >= {threshold:g}: {dets}.")
+                for path in s.sidecars:
+                    print(f"  wrote {path}")
                 if s.random_weights:
-                    print(f"WARNING: {ev.summary.warnings[0] if ev.summary.warnings else 'random weights'}",
-                          file=sys.stderr)
+                    print(f"WARNING: {RANDOM_WEIGHTS_WARNING}", file=sys.stderr)
     except KeyboardInterrupt:
         # The journal has every finished file; make the sidecars match it, then stop.
         export_folder(Path(args.folder), paths=paths, detection_threshold=args.threshold)
@@ -211,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--classification-threshold", type=float)
     d.add_argument("--conf-floor", type=float, default=0.005, help="lowest confidence stored (default 0.005)")
     d.add_argument("--video-every", type=float, default=1.0, help="seconds between sampled video frames")
+    d.add_argument("--video-fps", type=float, help="sampled video frames per second (overrides --video-every)")
     d.add_argument("--video-max-frames", type=int, default=120)
     d.add_argument("--threads", type=int, help="inference threads (default: cores - 1)")
     d.add_argument("--decode-workers", type=int, default=1)

@@ -148,6 +148,36 @@ def test_import_real_megadetector_results_then_export(shared: Path, tmp_path: Pa
     coco = json.loads((folder / "coco_cameratraps.json").read_text(encoding="utf-8"))
     assert sum(1 for a in coco["annotations"] if "bbox" in a) == n_above
 
+    # every reference box (conf >= 0.005) survives in both sidecars, to within one pixel
+    cli("export", str(folder), "--threshold", "0.005")
+    md = json.loads((folder / "recognitions.json").read_text(encoding="utf-8"))
+    coco = json.loads((folder / "coco_cameratraps.json").read_text(encoding="utf-8"))
+    sizes = {im["id"]: (im["width"], im["height"]) for im in coco["images"]}
+    ours_md = {im["file"]: im["detections"] for im in md["images"]}
+    ours_coco: dict[str, list[dict]] = {}
+    for a in coco["annotations"]:
+        if "bbox" in a:
+            ours_coco.setdefault(a["image_id"], []).append(a)
+    n_checked = 0
+    for im in ref["images"]:
+        w, h = sizes[im["file"]]
+        for d in im.get("detections") or []:
+            if d["conf"] < 0.005:
+                continue
+            px = [d["bbox"][0] * w, d["bbox"][1] * h, d["bbox"][2] * w, d["bbox"][3] * h]
+            assert any(
+                m["category"] == d["category"] and abs(m["conf"] - d["conf"]) < 1e-3
+                and all(abs(a * s - b * s) <= 1.0 for a, b, s in zip(m["bbox"], d["bbox"], (w, h, w, h), strict=True))
+                for m in ours_md[im["file"]]
+            ), (im["file"], d)
+            assert any(
+                abs(a.get("score", -1) - d["conf"]) < 1e-3
+                and all(abs(p - q) <= 1.0 for p, q in zip(a["bbox"], px, strict=True))
+                for a in ours_coco.get(im["file"], [])
+            ), (im["file"], d)
+            n_checked += 1
+    assert n_checked > 50
+
 
 def test_import_pytorch_wildlife_mdv6_results(shared: Path, tmp_path: Path) -> None:
     src = shared / "samples" / "caltech_cct"

@@ -51,13 +51,15 @@ def test_job_processes_every_file_and_reports_bad_ones(shared: Path, tmp_path: P
     card = make_card(shared, tmp_path / "card", n_good=6)
     events = _run(JobConfig(card, models[0], models[1]), paths)
     started = events[0]
-    assert isinstance(started, JobStarted) and started.total == 10 and started.todo == 10
+    assert isinstance(started, JobStarted) and started.total == 11 and started.todo == 11
     done = [e.prediction for e in events if isinstance(e, FileProcessed)]
-    assert len(done) == 10
-    assert [e.progress.done for e in events if isinstance(e, FileProcessed)] == list(range(1, 11))
+    assert len(done) == 11  # the symlink loop is not followed, so nothing is seen twice
+    assert [e.progress.done for e in events if isinstance(e, FileProcessed)] == list(range(1, 12))
     by = {p.rel_path: p for p in done}
     assert by["cam2/zero.jpg"].failure and "0 bytes" in by["cam2/zero.jpg"].failure
-    assert by["cam2/truncated.jpg"].failure and by["cam2/notes.jpg"].failure
+    assert by["cam2/truncated.jpg"].failure and "truncated" in by["cam2/truncated.jpg"].failure
+    assert by["cam2/notes.jpg"].failure and "not an image" in by["cam2/notes.jpg"].failure
+    assert by["cam2/huge.jpg"].failure and "too large" in by["cam2/huge.jpg"].failure
     good = [p for p in done if not p.failed]
     assert len(good) == 7  # 6 JPEGs + the unicode PNG
     for p in good:
@@ -69,10 +71,56 @@ def test_job_processes_every_file_and_reports_bad_ones(shared: Path, tmp_path: P
     # the tiny detector's score is the mean brightness: it must differ between different images
     assert len({p.detections[0].confidence for p in good}) > 2
     fin = events[-1]
-    assert isinstance(fin, JobFinished) and not fin.summary.cancelled and fin.summary.failed == 3
+    assert isinstance(fin, JobFinished) and not fin.summary.cancelled and fin.summary.failed == 4
     assert {p.name for p in fin.summary.sidecars} == {"recognitions.json", "coco_cameratraps.json",
                                                        "detections.csv"}
     assert all(p.parent == card for p in fin.summary.sidecars)
+    _check_csv_matches_md(card, threshold=0.2)
+
+
+def _check_csv_matches_md(folder: Path, threshold: float) -> None:
+    """Every MD detection at or above the threshold is one CSV row with the same numbers."""
+    import csv
+
+    md = json.loads((folder / "recognitions.json").read_text(encoding="utf-8"))
+    want = sorted(
+        (im["file"], d["category"], d["conf"], tuple(d["bbox"]))
+        for im in md["images"] for d in im["detections"] or [] if d["conf"] >= threshold
+    )
+    names = {"animal": "1", "person": "2", "vehicle": "3"}
+    with open(folder / "detections.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["category"] in names]
+    got = sorted(
+        (r["file"], names[r["category"]], float(r["confidence"]),
+         tuple(float(r[k]) for k in ("x_min", "y_min", "width", "height")))
+        for r in rows
+    )
+    assert got == want and got
+    failed = [im["file"] for im in md["images"] if im.get("failure")]
+    with open(folder / "detections.csv", encoding="utf-8-sig", newline="") as fh:
+        assert sorted(r["file"] for r in csv.DictReader(fh) if r["category"] == "failed") == sorted(failed)
+
+
+def test_boxes_follow_exif_orientation(tmp_path: Path, paths: AppPaths) -> None:
+    from PIL import Image
+
+    store = ModelStore(paths)
+    m = store.import_onnx(tiny_yolov10(tmp_path / "asym.onnx", box=(0.5, 0.25, 0.75, 0.5)), family="yolov10",
+                          labels=("animal", "person", "vehicle"))
+    folder = tmp_path / "rot"
+    folder.mkdir()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, displayed rotated 90° clockwise (portrait)
+    Image.new("RGB", (200, 100), (120, 120, 120)).save(folder / "rotated.jpg", exif=exif.tobytes())
+    Image.new("RGB", (200, 100), (120, 120, 120)).save(folder / "upright.jpg")
+    _run(JobConfig(folder, m.id), paths)
+    res = load_results(folder, paths)
+    assert res is not None
+    rot, up = res.predictions["rotated.jpg"], res.predictions["upright.jpg"]
+    assert (rot.meta.width, rot.meta.height) == (100, 200) and (up.meta.width, up.meta.height) == (200, 100)
+    # 64 px square letterbox: the display image (100x200) is scaled by 0.32 and padded 16 px left/right
+    assert rot.detections[0].bbox.as_list() == pytest.approx([0.5, 0.25, 0.5, 0.25], abs=1e-3)
+    assert up.detections[0].bbox.as_list() == pytest.approx([0.5, 0.0, 0.25, 0.5], abs=1e-3)
 
 
 def test_cancel_then_resume_equals_uninterrupted(shared: Path, tmp_path: Path, paths: AppPaths,
@@ -91,7 +139,7 @@ def test_cancel_then_resume_equals_uninterrupted(shared: Path, tmp_path: Path, p
         if isinstance(ev, JobFinished):
             assert ev.summary.cancelled and ev.summary.processed == 4
     second = _run(JobConfig(b, *models), paths)
-    assert isinstance(second[0], JobStarted) and second[0].already_done == 4 and second[0].todo == 8
+    assert isinstance(second[0], JobStarted) and second[0].already_done == 4 and second[0].todo == 9
     for name in ("recognitions.json", "coco_cameratraps.json", "detections.csv"):
         assert _normalised(a / name) == _normalised(b / name), name
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -67,24 +68,27 @@ ProgressFn = Callable[[Progress], None]
 
 
 class RateMeter:
-    """Exponentially smoothed files/s and ETA, robust to the slow first file (model warm-up)."""
+    """Files/s over a sliding time window, and the ETA it implies.
 
-    def __init__(self, total: int, *, alpha: float = 0.2, clock: Callable[[], float] = time.monotonic) -> None:
+    A window (not a per-file average) keeps the figure honest when instant failures (corrupt
+    files) or the slow first file (model warm-up) are mixed with normal work.
+    """
+
+    def __init__(self, total: int, *, window_s: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.total = total
-        self._alpha = alpha
+        self._window = window_s
         self._clock = clock
         self._start = clock()
-        self._last = self._start
-        self._rate: float | None = None
+        self._samples: deque[tuple[float, int]] = deque()
 
-    def update(self, done: int, current: str = "", *, step: int = 1) -> Progress:
+    def update(self, done: int, current: str = "") -> Progress:
         now = self._clock()
-        dt = now - self._last
-        self._last = now
-        if step > 0 and dt > 0:
-            inst = step / dt
-            self._rate = inst if self._rate is None else self._alpha * inst + (1 - self._alpha) * self._rate
-        eta = None
-        if self._rate:
-            eta = max(0.0, (self.total - done) / self._rate)
-        return Progress(done, self.total, now - self._start, self._rate, eta, current)
+        self._samples.append((now, done))
+        while len(self._samples) > 2 and now - self._samples[1][0] >= self._window:
+            self._samples.popleft()
+        rate = None
+        t0, d0 = self._samples[0]
+        if len(self._samples) >= 2 and now > t0 and done > d0:
+            rate = (done - d0) / (now - t0)
+        eta = max(0.0, (self.total - done) / rate) if rate else None
+        return Progress(done, self.total, now - self._start, rate, eta, current)

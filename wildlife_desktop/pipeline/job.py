@@ -59,6 +59,7 @@ class JobStarted:
     output_dir: Path
     random_weights: bool
     warnings: tuple[str, ...] = ()
+    detection_threshold: float = 0.2  # what COCO/CSV/summaries use
 
 
 @dataclass(frozen=True)
@@ -178,8 +179,9 @@ def run_job(
     warnings.extend(f"skipped {rel}: {why}" for rel, why in scan.skipped)
     if not scan.files:
         warnings.append(f"No images or videos found in {ws.folder}")
+    thr = layer.typical_threshold if config.detection_threshold is None else config.detection_threshold
     yield JobStarted(len(scan.files), len(todo), len(done), layer_id, ws.out_dir, layer.random_weights,
-                     tuple(warnings))
+                     tuple(warnings), thr)
 
     def checkpoint() -> tuple[Path, ...]:
         bundle = build_bundle(layer, done, detection_threshold=config.detection_threshold,
@@ -216,7 +218,6 @@ def run_job(
         journal.close()
     sidecars = checkpoint()
     yield SidecarsWritten(sidecars)
-    thr = layer.typical_threshold if config.detection_threshold is None else config.detection_threshold
     n_fail, n_an, n_pe, n_ve, n_empty = summarize(done, thr)
     yield JobFinished(JobSummary(
         total=len(scan.files), processed=processed, failed=n_fail, animals=n_an, persons=n_pe,
