@@ -71,7 +71,7 @@ class ReviewPaneWidget(QWidget):
 
         self.detections = QListWidget(self)
         self.detections.setObjectName("detectionList")
-        self.detections.setMaximumHeight(120)
+        self.detections.setMaximumHeight(self.fontMetrics().height() * 5 + 8)
         self.detections.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
         self.det_slider, self.det_value = self._slider(self.thresholds.detection)
