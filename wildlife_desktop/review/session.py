@@ -1,0 +1,396 @@
+"""ReviewSession: the headless keyboard review the GUI's review pane drives (no Qt here).
+
+Threading contract: a session is a plain object owned by one thread (the GUI thread); every
+method is quick (one atomic rewrite of ``decisions.json`` per decision, no image I/O).
+
+Flow: the queue (``review.queue``) is walked with a cursor. A decision (accept, reject, unknown,
+relabel, quick label, empty image) is written at once through ``formats.decisions`` (the
+session never holds unsaved work) and the cursor moves to the next undecided crop. ``skip``
+moves on without deciding; ``back`` steps to the previous crop, decided or not, so a decision
+can be changed. Undo/redo are multi-level stacks of *steps* (one key press = one step, also
+"apply to sequence"); undo appends the restored previous decision (or a ``clear`` tombstone) to
+the history, so the file stays an audit trail. The stacks live for the session; decisions
+themselves survive restarts. Decisions made on another model's boxes re-attach by IoU (see
+``formats.decisions.match_file``), so a re-run keeps the review's progress.
+
+Pace: the median interval between the reviewer's last 50 decisions (pauses over 5 minutes are
+ignored) times the remaining count gives the ETA.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final
+
+from ..core.records import Prediction
+from ..formats.bundle import SequenceInfo, detection_id
+from ..formats.decisions import (
+    UNKNOWN_LABEL,
+    DecisionKey,
+    ReviewDecision,
+    latest_decisions,
+    load_decisions,
+    match_file,
+    save_decisions,
+)
+from .actions import ReviewAction
+from .queue import DEFAULT_THRESHOLDS, QueueFilter, QueueItem, QueueThresholds, build_queue
+
+STATE_DIRNAME: Final = ".wildlife"  # pipeline.journal.STATE_DIRNAME (review may not import pipeline)
+QUICK_SLOTS: Final = 9
+_PACE_WINDOW: Final = 50
+_PAUSE_S: Final = 300.0
+
+
+@dataclass(frozen=True)
+class ReviewProgress:
+    done: int
+    remaining: int
+    total: int
+    pace_s: float | None  # seconds per decision at this reviewer's pace; None until known
+    eta_s: float | None
+
+
+@dataclass(frozen=True)
+class _Step:
+    records: tuple[ReviewDecision, ...]
+    previous: tuple[ReviewDecision | None, ...]
+    cursor_before: DecisionKey | None
+    cursor_after: DecisionKey | None
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+class ReviewSession:
+    """Keyboard review over one folder's predictions; see the module docstring."""
+
+    def __init__(
+        self,
+        predictions: Mapping[str, Prediction],
+        state_dir: Path,
+        *,
+        reviewer: str,
+        sequences: Mapping[str, SequenceInfo] | None = None,
+        thresholds: QueueThresholds = DEFAULT_THRESHOLDS,
+        labels: Sequence[str] = (),
+        quick_labels: Sequence[str] | None = None,
+        now: Callable[[], str] = _utc_now,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.reviewer = reviewer
+        self.thresholds = thresholds
+        self._preds = dict(predictions)
+        self._seqs = dict(sequences or {})
+        self._now, self._clock = now, clock
+        self._history = list(load_decisions(self.state_dir))
+        self._latest = latest_decisions(self._history)
+        self._status: dict[str, tuple[dict[int, ReviewDecision], ReviewDecision | None]] = {}
+        self._all = build_queue(self._preds, sequences=self._seqs, thresholds=thresholds)
+        self._refresh_all()
+        self._filter = QueueFilter()
+        self._items = self._all
+        self._cursor = self._next_undecided(-1)
+        self._undo: list[_Step] = []
+        self._redo: list[_Step] = []
+        self._intervals: list[float] = []
+        self._last_t: float | None = None
+        self._labels = self._label_list(labels)
+        self._quick = tuple(quick_labels)[:QUICK_SLOTS] if quick_labels is not None else self._default_quick()
+
+    @classmethod
+    def from_results(
+        cls, results: Any, *, reviewer: str, state_dir: Path | None = None, **kwargs: Any
+    ) -> ReviewSession:
+        """Open a session on a ``pipeline.results.FolderResults``-like object (duck-typed).
+
+        Uses ``results.predictions``, ``results.output_dir`` (decisions go to its ``.wildlife/``
+        unless ``state_dir`` is given) and, when present, ``results.layer.classifier_labels``.
+        Pass ``sequences=assign_sequences(...)`` to enable sequence checks and "apply to sequence".
+        """
+        layer = getattr(results, "layer", None)
+        kwargs.setdefault("labels", tuple(getattr(layer, "classifier_labels", ()) or ()))
+        sd = state_dir if state_dir is not None else Path(results.output_dir) / STATE_DIRNAME
+        return cls(results.predictions, sd, reviewer=reviewer, **kwargs)
+
+    # ------------------------------------------------------------------------------------------
+    # queue state
+
+    @property
+    def items(self) -> tuple[QueueItem, ...]:
+        """The (filtered) queue, most uncertain first, decided items included."""
+        return self._items
+
+    @property
+    def position(self) -> int:
+        """Cursor index into :attr:`items`; ``len(items)`` when the queue is finished."""
+        return self._cursor
+
+    @property
+    def current(self) -> QueueItem | None:
+        return self._items[self._cursor] if self._cursor < len(self._items) else None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every label the reviewer can choose (classifier order, then labels seen in data)."""
+        return self._labels
+
+    def quick_labels(self) -> tuple[str, ...]:
+        """Labels of the number keys 1-9 (fixed for the session so muscle memory holds)."""
+        return self._quick
+
+    def set_quick_labels(self, labels: Sequence[str]) -> None:
+        self._quick = tuple(labels)[:QUICK_SLOTS]
+
+    def set_filter(self, flt: QueueFilter) -> None:
+        """Restrict the queue (class, folder, camera, dates); the cursor goes to the first undecided."""
+        self._filter = flt
+        self._items = tuple(it for it in self._all if flt.matches(it))
+        self._cursor = self._next_undecided(-1)
+
+    @property
+    def filter(self) -> QueueFilter:
+        return self._filter
+
+    def decision_for(self, item: QueueItem) -> ReviewDecision | None:
+        """The effective decision on ``item`` (a file-level "empty" counts), or None."""
+        matched, empty = self._status.get(item.file, ({}, None))
+        return empty if empty is not None else matched.get(item.index)
+
+    def progress(self) -> ReviewProgress:
+        done = sum(1 for it in self._items if self.decision_for(it) is not None)
+        remaining = len(self._items) - done
+        pace = statistics.median(self._intervals) if self._intervals else None
+        return ReviewProgress(done, remaining, len(self._items), pace, None if pace is None else pace * remaining)
+
+    def decisions(self) -> tuple[ReviewDecision, ...]:
+        """The effective decisions of the folder (latest per detection)."""
+        return tuple(self._latest.values())
+
+    def history(self) -> tuple[ReviewDecision, ...]:
+        return tuple(self._history)
+
+    def search_labels(self, text: str, limit: int = 20) -> tuple[str, ...]:
+        """Type-ahead over all labels: prefix matches, then word-prefix, then substring (case-insensitive)."""
+        q = text.strip().lower()
+        if not q:
+            return (self._quick + tuple(x for x in self._labels if x not in self._quick))[:limit]
+        ranked: list[list[str]] = [[], [], []]
+        for label in self._labels:
+            low = label.lower()
+            if low.startswith(q):
+                ranked[0].append(label)
+            elif any(w.startswith(q) for w in low.replace("_", " ").replace("-", " ").split()):
+                ranked[1].append(label)
+            elif q in low:
+                ranked[2].append(label)
+        return tuple(ranked[0] + ranked[1] + ranked[2])[:limit]
+
+    # ------------------------------------------------------------------------------------------
+    # actions
+
+    def handle(self, action: ReviewAction, label: str | None = None) -> bool:
+        """Carry out a key's action; False when nothing changed (e.g. RELABEL without a label)."""
+        slot = action.quick_label_index
+        if slot is not None:
+            return slot < len(self._quick) and self.relabel(self._quick[slot])
+        simple: dict[ReviewAction, Callable[[], bool]] = {
+            ReviewAction.ACCEPT: self.accept, ReviewAction.REJECT: self.reject, ReviewAction.UNKNOWN: self.unknown,
+            ReviewAction.MARK_EMPTY: self.mark_empty, ReviewAction.SKIP: self.skip, ReviewAction.BACK: self.back,
+            ReviewAction.UNDO: self.undo, ReviewAction.REDO: self.redo,
+            ReviewAction.APPLY_TO_SEQUENCE: lambda: self.apply_to_sequence() > 0,
+        }
+        if action is ReviewAction.RELABEL:
+            return label is not None and self.relabel(label)
+        fn = simple.get(action)
+        return fn() if fn is not None else False
+
+    def accept(self) -> bool:
+        """The model's label is right (for a detector-only box: it is an animal/person/vehicle)."""
+        item = self.current
+        return item is not None and self._commit([self._record(item, "accept", item.detection.top_label or "")])
+
+    def reject(self) -> bool:
+        """False detection: the box is dropped from every export."""
+        item = self.current
+        return item is not None and self._commit([self._record(item, "reject")])
+
+    def unknown(self) -> bool:
+        item = self.current
+        return item is not None and self._commit([self._record(item, "unknown", UNKNOWN_LABEL)])
+
+    def relabel(self, label: str) -> bool:
+        item, label = self.current, label.strip()
+        if item is None or not label:
+            return False
+        if label not in self._labels:
+            self._labels = (*self._labels, label)
+        return self._commit([self._record(item, "relabel", label)])
+
+    def mark_empty(self) -> bool:
+        """The whole image shows no animal: every box of the file is dropped, the file verified empty."""
+        item = self.current
+        if item is None:
+            return False
+        return self._commit([ReviewDecision(item.file, "", "empty", reviewer=self.reviewer, time=self._now())])
+
+    def skip(self) -> bool:
+        """Move to the next undecided crop without deciding (wraps around)."""
+        nxt = self._next_undecided(self._cursor, exclude_current=True)
+        if nxt >= len(self._items) or nxt == self._cursor:
+            return False
+        self._cursor = nxt
+        return True
+
+    def back(self) -> bool:
+        if self._cursor == 0 or not self._items:
+            return False
+        self._cursor = min(self._cursor, len(self._items)) - 1
+        return True
+
+    def goto(self, index: int) -> None:
+        """Put the cursor on ``items[index]`` (a click in the GUI's list)."""
+        self._cursor = max(0, min(index, len(self._items)))
+
+    def apply_to_sequence(self) -> int:
+        """Repeat the last decision on every undecided crop of its sequence; return how many.
+
+        The source is the newest undoable step (else the current crop's decision). An "empty"
+        decision marks every queued file of the sequence empty. Already decided crops keep
+        their decisions. One undo step.
+        """
+        if self._undo:
+            src = self._undo[-1].records[0]
+        else:
+            cur = self.current
+            src = self.decision_for(cur) if cur is not None else None
+        seq = self._seqs.get(src.file) if src is not None else None
+        if src is None or seq is None:
+            return 0
+        same = [it for it in self._all if (s := self._seqs.get(it.file)) is not None
+                and (s.location, s.seq_id) == (seq.location, seq.seq_id) and self.decision_for(it) is None]
+        if src.decision == "empty":
+            files = sorted({it.file for it in same})
+            records = [ReviewDecision(f, "", "empty", reviewer=self.reviewer, time=self._now()) for f in files]
+        else:
+            records = [self._record(it, src.decision, src.label) for it in same]
+        if not records:
+            return 0
+        self._commit(records)
+        return len(records)
+
+    def undo(self) -> bool:
+        if not self._undo:
+            return False
+        step = self._undo.pop()
+        restore = []
+        for rec, prev in zip(step.records, step.previous, strict=True):
+            restore.append(prev if prev is not None else replace(
+                rec, decision="clear", label="", reviewer=self.reviewer, time=self._now()))
+        self._write(restore)
+        self._redo.append(step)
+        self._goto_key(step.cursor_before)
+        return True
+
+    def redo(self) -> bool:
+        if not self._redo:
+            return False
+        step = self._redo.pop()
+        self._write(list(step.records))
+        self._undo.append(step)
+        self._goto_key(step.cursor_after)
+        return True
+
+    # ------------------------------------------------------------------------------------------
+    # internals
+
+    def _record(self, item: QueueItem, kind: str, label: str = "") -> ReviewDecision:
+        det = item.detection
+        return ReviewDecision(
+            file=item.file, detection_id=item.detection_id, decision=kind, label=label,  # type: ignore[arg-type]
+            reviewer=self.reviewer, time=self._now(), bbox=det.bbox, frame=det.frame,
+            model_label=item.model_label, confidence=round(item.certainty, 4),
+        )
+
+    def _commit(self, records: list[ReviewDecision]) -> bool:
+        previous = tuple(self._latest.get(r.key) for r in records)
+        before = self._key_at(self._cursor)
+        self._write(records)
+        self._cursor = self._next_undecided(self._cursor)
+        self._undo.append(_Step(tuple(records), previous, before, self._key_at(self._cursor)))
+        self._redo.clear()
+        t = self._clock()
+        if self._last_t is not None and t - self._last_t <= _PAUSE_S:
+            self._intervals = [*self._intervals, t - self._last_t][-_PACE_WINDOW:]
+        self._last_t = t
+        return True
+
+    def _write(self, records: Sequence[ReviewDecision]) -> None:
+        self._history.extend(records)
+        save_decisions(self.state_dir, self._history)  # atomic; nothing is ever held unsaved
+        for r in records:
+            self._latest.pop(r.key, None)
+            if r.decision != "clear":
+                self._latest[r.key] = r
+        for rel in {r.file for r in records}:
+            self._refresh(rel)
+
+    def _refresh_all(self) -> None:
+        per_file: dict[str, list[ReviewDecision]] = {}
+        for d in self._latest.values():
+            per_file.setdefault(d.file, []).append(d)
+        for rel in {it.file for it in self._all}:
+            self._refresh(rel, per_file.get(rel, []))
+
+    def _refresh(self, rel: str, mine: list[ReviewDecision] | None = None) -> None:
+        pred = self._preds.get(rel)
+        if pred is None:
+            return
+        if mine is None:
+            mine = [d for d in self._latest.values() if d.file == rel]
+        ids = [detection_id(rel, d) for d in pred.detections]
+        matched, empty = match_file(pred, ids, mine)
+        self._status[rel] = (matched, self._latest.get((rel, "")) if empty else None)
+
+    def _key_at(self, index: int) -> DecisionKey | None:
+        return (self._items[index].file, self._items[index].detection_id) if index < len(self._items) else None
+
+    def _goto_key(self, key: DecisionKey | None) -> None:
+        for i, it in enumerate(self._items):
+            if (it.file, it.detection_id) == key:
+                self._cursor = i
+                return
+        self._cursor = self._next_undecided(-1)
+
+    def _next_undecided(self, start: int, *, exclude_current: bool = False) -> int:
+        n = len(self._items)
+        order = list(range(start + 1, n)) + list(range(0, max(start, 0) + (0 if exclude_current else 1)))
+        for i in order:
+            if 0 <= i < n and self.decision_for(self._items[i]) is None:
+                return i
+        return n
+
+    def _label_list(self, labels: Sequence[str]) -> tuple[str, ...]:
+        seen: dict[str, None] = dict.fromkeys(x for x in labels if x)
+        for pred in self._preds.values():
+            for det in pred.detections:
+                for c in det.classifications:
+                    seen.setdefault(c.label, None)
+        for d in self._latest.values():
+            if d.label:
+                seen.setdefault(d.label, None)
+        return tuple(seen)
+
+    def _default_quick(self) -> tuple[str, ...]:
+        counts: Counter[str] = Counter(d.label for d in self._latest.values() if d.label and d.label != UNKNOWN_LABEL)
+        model: Counter[str] = Counter(it.detection.top_label for it in self._all if it.detection.top_label)
+        ordered = [x for x, _ in counts.most_common()] + [x for x, _ in model.most_common() if x not in counts]
+        return tuple(ordered[:QUICK_SLOTS])
