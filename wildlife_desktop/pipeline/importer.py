@@ -13,6 +13,7 @@ from PIL import Image
 from ..core.errors import DatasetError
 from ..core.paths import AppPaths
 from ..core.records import MediaFile, MediaMeta, Prediction
+from ..formats.decisions import load_decisions
 from ..formats.md_batch import read_md_batch, read_pytorch_wildlife_json
 from .exif import read_meta
 from .journal import LayerInfo, Workspace, current_entries
@@ -142,7 +143,7 @@ def import_results(
     finally:
         journal.close()
     ws.set_active(layer_id)
-    write_sidecars(ws.out_dir, build_bundle(layer, have))
+    write_sidecars(ws.out_dir, build_bundle(layer, have, decisions=load_decisions(ws.state_dir)))
     res = load_results(Path(folder), paths)
     assert res is not None
     if missing:

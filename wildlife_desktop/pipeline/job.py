@@ -21,6 +21,7 @@ from ..core.errors import ImageReadError, ModelLoadError, WildlifeError
 from ..core.paths import AppPaths
 from ..core.progress import Cancelled, CancelToken, Progress, RateMeter
 from ..core.records import MediaFile, Prediction
+from ..formats.decisions import load_decisions
 from ..runtime.store import ModelStore
 from .images import DecodedImage, load_image
 from .journal import LayerInfo, Workspace, current_entries
@@ -186,7 +187,7 @@ def run_job(
     def checkpoint() -> tuple[Path, ...]:
         bundle = build_bundle(layer, done, detection_threshold=config.detection_threshold,
                               classification_threshold=config.classification_threshold,
-                              sequence_gap_s=config.sequence_gap_s)
+                              sequence_gap_s=config.sequence_gap_s, decisions=load_decisions(ws.state_dir))
         return write_sidecars(ws.out_dir, bundle)
 
     cancelled = False

@@ -8,6 +8,7 @@ what an uninterrupted run writes.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from ..core.records import Prediction
 from ..formats.bundle import ExportBundle, ExportItem, ModelInfo, detection_id
 from ..formats.coco import write_coco
 from ..formats.csv_export import write_csv
+from ..formats.decisions import ReviewDecision, apply_decisions, load_decisions
 from ..formats.md_batch import write_md_batch
-from .journal import LayerInfo, Workspace, current_entries
+from .journal import STATE_DIRNAME, LayerInfo, Workspace, current_entries
 from .scan import scan_folder
 from .sequences import assign_sequences
 
@@ -97,8 +99,13 @@ def build_bundle(
     classification_threshold: float | None = None,
     sequence_gap_s: float = 60.0,
     completion_time: str | None = None,
+    decisions: Sequence[ReviewDecision] = (),
 ) -> ExportBundle:
-    """Turn a layer's predictions into the writers' neutral input."""
+    """Turn a layer's predictions into the writers' neutral input.
+
+    ``decisions`` (the folder's human-decision layer, ``load_decisions(ws.state_dir)``) are
+    merged in by ``formats.decisions.apply_decisions``: verified labels win over the model.
+    """
     rels = sorted(predictions)
     seqs = assign_sequences(((r, predictions[r].meta.datetime) for r in rels), gap_s=sequence_gap_s)
     items = tuple(
@@ -120,7 +127,7 @@ def build_bundle(
         random_weights=layer.random_weights,
         completion_time=completion_time or time.strftime("%Y-%m-%d %H:%M:%S"),
     )
-    return ExportBundle(
+    bundle = ExportBundle(
         items=items,
         model=model,
         app_version=__version__,
@@ -129,6 +136,7 @@ def build_bundle(
             layer.typical_classification_threshold if classification_threshold is None else classification_threshold
         ),
     )
+    return apply_decisions(bundle, decisions) if decisions else bundle
 
 
 def write_sidecars(out_dir: Path, bundle: ExportBundle) -> tuple[Path, ...]:
@@ -156,5 +164,6 @@ def export_folder(
     if res is None:
         raise DatasetError(f"No results for {folder}: run detection or import a results file first.")
     bundle = build_bundle(res.layer, res.predictions, detection_threshold=detection_threshold,
-                          classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s)
+                          classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s,
+                          decisions=load_decisions(res.output_dir / STATE_DIRNAME))
     return write_sidecars(out_dir or res.output_dir, bundle)
