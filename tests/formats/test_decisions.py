@@ -89,7 +89,8 @@ def test_verified_labels_reach_every_writer() -> None:
 
 
 def test_empty_file_drops_every_box_unless_a_later_box_decision() -> None:
-    item = apply_decisions(_bundle(), [_dec(FOX, "accept", "red_fox"), _dec(FOX, "empty", t="2026-01-01T11:00")]).items[0]
+    decs = [_dec(FOX, "accept", "red_fox"), _dec(FOX, "empty", t="2026-01-01T11:00")]
+    item = apply_decisions(_bundle(), decs).items[0]
     assert item.verified_empty and item.prediction.detections == ()
     assert build_md_batch(_with(item))["images"][0]["detections"] == []
     coco = build_coco(_with(item))
