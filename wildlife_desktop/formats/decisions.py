@@ -188,13 +188,20 @@ def merge_decisions(existing: Sequence[ReviewDecision], incoming: Iterable[Revie
 
     An incoming record that is older than the effective one is not applied; when the two
     disagree (kind or label) the pair is listed as a conflict either way. Identical records
-    are ignored, so importing the same CSV twice changes nothing.
+    are ignored, so importing the same CSV twice changes nothing. A row without a box (a
+    bare CSV) inherits the box stored for the same detection, so it still follows its animal
+    to another model's output.
     """
     history = list(existing)
     current = latest_decisions(history)
+    boxes = {d.key: d for d in history if d.bbox is not None}
     conflicts: list[DecisionConflict] = []
     added = 0
     for new in sorted(incoming, key=lambda d: d.time):
+        known = boxes.get(new.key)
+        if new.bbox is None and known is not None:  # a bare CSV row: keep the box so IoU matching still works
+            new = replace(new, bbox=known.bbox, frame=known.frame, model_label=new.model_label or known.model_label,
+                          confidence=known.confidence if new.confidence is None else new.confidence)
         old = current.get(new.key)
         if old is not None and not _disagree(old, new) and old.reviewer == new.reviewer:
             continue
