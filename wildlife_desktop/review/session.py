@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as _dt
 import statistics
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +39,7 @@ from ..formats.decisions import (
     save_decisions,
 )
 from .actions import ReviewAction
+from .labels import default_quick_labels, label_list, search_labels
 from .queue import DEFAULT_THRESHOLDS, QueueFilter, QueueItem, QueueThresholds, build_queue
 
 STATE_DIRNAME: Final = ".wildlife"  # pipeline.journal.STATE_DIRNAME (review may not import pipeline)
@@ -103,8 +103,10 @@ class ReviewSession:
         self._redo: list[_Step] = []
         self._intervals: list[float] = []
         self._last_t: float | None = None
-        self._labels = self._label_list(labels)
-        self._quick = tuple(quick_labels)[:QUICK_SLOTS] if quick_labels is not None else self._default_quick()
+        self._labels = label_list(labels, self._preds.values(), self._latest.values())
+        queued = (it.detection for it in self._all)
+        quick = quick_labels if quick_labels is not None else default_quick_labels(self._latest.values(), queued)
+        self._quick = tuple(quick)[:QUICK_SLOTS]
 
     @classmethod
     def from_results(
@@ -179,20 +181,8 @@ class ReviewSession:
         return tuple(self._history)
 
     def search_labels(self, text: str, limit: int = 20) -> tuple[str, ...]:
-        """Type-ahead over all labels: prefix matches, then word-prefix, then substring (case-insensitive)."""
-        q = text.strip().lower()
-        if not q:
-            return (self._quick + tuple(x for x in self._labels if x not in self._quick))[:limit]
-        ranked: list[list[str]] = [[], [], []]
-        for label in self._labels:
-            low = label.lower()
-            if low.startswith(q):
-                ranked[0].append(label)
-            elif any(w.startswith(q) for w in low.replace("_", " ").replace("-", " ").split()):
-                ranked[1].append(label)
-            elif q in low:
-                ranked[2].append(label)
-        return tuple(ranked[0] + ranked[1] + ranked[2])[:limit]
+        """Type-ahead over all labels (see :func:`review.labels.search_labels`)."""
+        return search_labels(self._labels, text, limit=limit, first=self._quick)
 
     # ------------------------------------------------------------------------------------------
     # actions
@@ -377,20 +367,3 @@ class ReviewSession:
             if 0 <= i < n and self.decision_for(self._items[i]) is None:
                 return i
         return n
-
-    def _label_list(self, labels: Sequence[str]) -> tuple[str, ...]:
-        seen: dict[str, None] = dict.fromkeys(x for x in labels if x)
-        for pred in self._preds.values():
-            for det in pred.detections:
-                for c in det.classifications:
-                    seen.setdefault(c.label, None)
-        for d in self._latest.values():
-            if d.label:
-                seen.setdefault(d.label, None)
-        return tuple(seen)
-
-    def _default_quick(self) -> tuple[str, ...]:
-        counts: Counter[str] = Counter(d.label for d in self._latest.values() if d.label and d.label != UNKNOWN_LABEL)
-        model: Counter[str] = Counter(it.detection.top_label for it in self._all if it.detection.top_label)
-        ordered = [x for x, _ in counts.most_common()] + [x for x, _ in model.most_common() if x not in counts]
-        return tuple(ordered[:QUICK_SLOTS])
