@@ -272,6 +272,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("folder")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_scan)
+def cmd_benchmark(args: argparse.Namespace, paths: AppPaths) -> int:
+    from .pipeline.benchmark import estimate
+
+    res = estimate(Path(args.folder), args.detector, args.classifier, sample=args.sample, paths=paths,
+                   decode_workers=args.decode_workers, intra_threads=args.threads)
+    if args.json:
+        _emit("benchmark", res)
+        return 0
+    print(f"{res.images_per_s:.2f} images/s on {res.sample} sample images of {args.folder}; "
+          f"{res.n_images} images -> about {_fmt_eta(res.eta_s)} (h:mm:ss)")
+    if res.n_videos:
+        print(f"  plus {res.n_videos} videos (not included in the estimate)")
+    if res.random_weights:
+        print("WARNING: random-weights model: the speed is real, its detections are not.", file=sys.stderr)
+    return 0
+
+
 
     d = sub.add_parser("detect", help="run a detector (and classifier) on a folder; resumes where it stopped")
     d.add_argument("folder")
@@ -325,6 +342,16 @@ def build_parser() -> argparse.ArgumentParser:
     mi.add_argument("--random-weights", action="store_true")
     mi.add_argument("--id")
     msub.add_parser("verify")
+    b = sub.add_parser("benchmark", help="time the pipeline on a sample of a folder: images/s and an ETA")
+    b.add_argument("folder")
+    b.add_argument("--detector", required=True, help="installed detector id (see: models list)")
+    b.add_argument("--classifier", help="installed classifier id")
+    b.add_argument("--sample", type=int, default=20, help="images timed (default 20)")
+    b.add_argument("--threads", type=int, help="inference threads (default: cores - 1)")
+    b.add_argument("--decode-workers", type=int, default=1)
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_benchmark)
+
     mr = msub.add_parser("remove")
     mr.add_argument("id")
     m.set_defaults(func=cmd_models)
