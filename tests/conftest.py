@@ -41,3 +41,4 @@ def shared() -> Path:
     if not (SHARED / "samples").is_dir():
         pytest.fail(f"../shared (samples and model twins) is missing: expected it at {SHARED}")
     return SHARED
+

@@ -196,7 +196,7 @@ def test_import_pytorch_wildlife_mdv6_results(shared: Path, tmp_path: Path) -> N
 def test_scan_counts_and_unicode_paths(shared: Path, tmp_path: Path) -> None:
     card = make_card(shared, tmp_path / "Tarjeta SD ñ", n_good=3, video=True)
     out = json.loads(cli("scan", str(card), "--json").stdout)
-    assert out["images"] == 3 + 3 + 1 and out["videos"] == 1
+    assert out["images"] == 3 + 4 + 1 and out["videos"] == 1  # good + bad files + PNG
     assert len(real_jpegs(shared, 3)) == 3
 
 
