@@ -233,8 +233,14 @@ class MainWindow(QMainWindow):
     def _update_banner(self) -> None:
         random_sel = any(m.random_weights for m in self.run_panel.selected_models())
         random_res = bool(self.results is not None and self.results.random_weights)
-        self.banner.set_message(self.tr(RANDOM_BANNER) + self.tr(
-            " — the boxes shown are meaningless.") if (random_sel or random_res) else "")
+        if random_res:  # what is on screen came from a twin
+            message = self.tr(RANDOM_BANNER) + self.tr(" — the boxes shown are meaningless.")
+        elif random_sel:  # the boxes shown are real (e.g. imported), but a run would not be
+            message = self.tr("The selected model has ") + self.tr(RANDOM_BANNER) + self.tr(
+                " — runs with it produce meaningless boxes.")
+        else:
+            message = ""
+        self.banner.set_message(message)
 
     @Slot()
     def start_run(self) -> bool:
