@@ -26,9 +26,9 @@ from .md_batch import (
     ImportedResults,
     build_md_batch,
     read_md_batch,
-    read_pytorch_wildlife_json,
     write_md_batch,
 )
+from .pytorch_wildlife import read_pytorch_wildlife_json
 
 __all__ = [
     "CSV_COLUMNS",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -269,68 +269,6 @@ def read_md_batch(source: Path | str | Mapping[str, Any]) -> ImportedResults:
     return ImportedResults(dict(info), predictions, labels, frozenset(verified))
 
 
-def read_pytorch_wildlife_json(
-    path: Path | str,
-    size_of: Callable[[str], tuple[int, int]],
-    *,
-    strip_prefix: str | None = None,
-    basename: bool = False,
-) -> ImportedResults:
-    """Read Pytorch-Wildlife's ``save_detection_json`` output (xyxy absolute pixel boxes).
-
-    Args:
-        path: the JSON file.
-        size_of: returns ``(width, height)`` of a file given its relative path; an ``OSError``,
-            ``KeyError`` or ``ValueError`` from it makes that file a failed prediction.
-        strip_prefix: prefix removed from every ``img_id`` (compared with ``/`` separators).
-        basename: keep only the file name of every ``img_id``.
-
-    Raises:
-        DatasetError: malformed file, or an ``img_id`` outside ``strip_prefix``.
-    """
-    if strip_prefix is not None and basename:
-        raise ValueError("Use either strip_prefix or basename, not both.")
-    data = _load_json(path)
-    if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
-        raise DatasetError("Not a Pytorch-Wildlife detection file: no 'annotations' list.")
-    names = data.get("categories") or {"0": "animal", "1": "person", "2": "vehicle"}
-    remap = {str(k): _our_category(str(v), str(int(k) + 1)) for k, v in dict(names).items()}
-    prefix = _norm_path(strip_prefix).rstrip("/") + "/" if strip_prefix else None
-    preds: dict[str, Prediction] = {}
-    for ann in data["annotations"]:
-        if not isinstance(ann, dict) or not isinstance(ann.get("img_id"), str):
-            raise DatasetError("Pytorch-Wildlife file: annotation without 'img_id'.")
-        rel = _norm_path(ann["img_id"])
-        if basename:
-            rel = PurePosixPath(rel).name
-        elif prefix is not None:
-            if not rel.startswith(prefix):
-                raise DatasetError(f"{ann['img_id']!r} is not under {strip_prefix!r}.")
-            rel = rel[len(prefix) :]
-        kind = "video" if PurePosixPath(rel).suffix.lower() in _READ_VIDEO_EXTENSIONS else "image"
-        try:
-            width, height = size_of(rel)
-        except (OSError, KeyError, ValueError) as exc:
-            preds[rel] = Prediction(rel, kind, failure=f"Image size unknown: {exc}")
-            continue
-        dets = []
-        boxes, cats, confs = (_as_boxes(ann.get("bbox")), _as_scalars(ann.get("category")),
-                              _as_scalars(ann.get("confidence")))
-        if not len(boxes) == len(cats) == len(confs):
-            raise DatasetError(f"Pytorch-Wildlife file: bbox/category/confidence lengths differ for {rel!r}.")
-        for box, cat, conf in zip(boxes, cats, confs, strict=True):
-            if not _is_num_list(box, 4) or not _is_num(conf):
-                raise DatasetError(f"Pytorch-Wildlife file: bad box for {rel!r}: {box!r}")
-            x1, y1, x2, y2 = (float(v) for v in box)
-            bbox = BBox(*clip_box(BBox(x1 / width, y1 / height, (x2 - x1) / width, (y2 - y1) / height)))
-            category = remap.get(str(cat), str(int(cat) + 1))
-            dets.append(Detection(category, round_conf(conf), bbox))
-        dets.sort(key=lambda d: -d.confidence)
-        preds[rel] = Prediction(rel, kind, MediaMeta(width=int(width), height=int(height)), tuple(dets))
-    info = {"source": "pytorch-wildlife", "categories": dict(names)}
-    return ImportedResults(info, tuple(preds[k] for k in sorted(preds)))
-
-
 def _load_json(source: Path | str | Mapping[str, Any]) -> Any:
     if isinstance(source, Mapping):
         return dict(source)
@@ -372,20 +310,6 @@ def _is_num(v: Any) -> bool:
 
 def _is_num_list(v: Any, n: int) -> bool:
     return isinstance(v, list | tuple) and len(v) == n and all(_is_num(x) for x in v)
-
-
-def _as_boxes(v: Any) -> list[Any]:
-    if v is None or v == "":
-        return []
-    if isinstance(v, list) and v and _is_num(v[0]):
-        return [v]  # a single xyxy box
-    return list(v) if isinstance(v, list) else [v]
-
-
-def _as_scalars(v: Any) -> list[Any]:
-    if v is None or v == "":
-        return []
-    return list(v) if isinstance(v, list) else [v]
 
 
 def _exif_to_iso(text: str) -> str:

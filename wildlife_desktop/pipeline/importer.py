@@ -14,7 +14,8 @@ from ..core.errors import DatasetError
 from ..core.paths import AppPaths
 from ..core.records import MediaFile, MediaMeta, Prediction
 from ..formats.decisions import load_decisions
-from ..formats.md_batch import read_md_batch, read_pytorch_wildlife_json
+from ..formats.md_batch import read_md_batch
+from ..formats.pytorch_wildlife import read_pytorch_wildlife_json
 from .exif import read_meta
 from .journal import LayerInfo, Workspace, current_entries
 from .results import FolderResults, build_bundle, load_results, write_sidecars
