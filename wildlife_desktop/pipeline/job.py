@@ -10,6 +10,7 @@ the GIL).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from ..core.paths import AppPaths
 from ..core.progress import Cancelled, CancelToken, Progress, RateMeter
 from ..core.records import MediaFile, Prediction
 from ..formats.decisions import load_decisions
+from ..runtime.session import default_intra_threads
 from ..runtime.store import ModelStore
 from .images import DecodedImage, load_image
 from .journal import LayerInfo, Workspace, current_entries
@@ -237,11 +239,38 @@ def _iter_predict(
     config: JobConfig,
     cancel: CancelToken,
 ) -> Iterator[tuple[MediaFile, Prediction]]:
-    """Predict each file in order, decoding upcoming images on a thread pool (bounded lookahead)."""
+    """Predict each file in order on a thread pool (bounded lookahead); results come back in order.
+
+    When the cores allow more than one single-session inference at a time (``cpu_count //
+    intra_threads >= 2``, e.g. 2 cores and the default 1 inference thread), the workers run the
+    whole prediction (decode, letterbox, inference, NMS, crops): ``InferenceSession.run``
+    releases the GIL, so two images are in inference at once and both cores stay busy; merely
+    decoding ahead of one single-threaded inference left the second core mostly idle (see
+    ``benchmarks/README.md``). Otherwise the workers only decode ahead of inference here.
+    """
     target = int(getattr(detector, "input_size", 640))
-    lookahead = max(2, 2 * config.decode_workers)
-    with ThreadPoolExecutor(max_workers=max(1, config.decode_workers), thread_name_prefix="decode") as pool:
-        pending: deque[tuple[MediaFile, Future[DecodedImage | ImageReadError] | None]] = deque()
+    intra = config.intra_threads or default_intra_threads()
+    slots = max(1, (os.cpu_count() or 1) // max(1, intra))
+    whole = slots >= 2
+    workers = max(1, config.decode_workers, slots if whole else 1)
+    lookahead = max(2, 2 * workers)
+
+    def predict(f: MediaFile, img: DecodedImage | ImageReadError | None) -> Prediction:
+        path = folder / f.rel_path
+        try:
+            if f.kind != "image":
+                return predict_video(path, f.rel_path, detector, classifier, opts)  # type: ignore[arg-type]
+            if img is None:
+                img = _decode(path, target)
+            if isinstance(img, ImageReadError):
+                raise img
+            return predict_image(path, f.rel_path, img, detector, classifier, opts)  # type: ignore[arg-type]
+        except (WildlifeError, OSError) as exc:
+            logger.info("failed: %s: %s", f.rel_path, exc)
+            return failed(f.rel_path, f.kind, str(exc) or type(exc).__name__)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="predict" if whole else "decode") as pool:
+        pending: deque[tuple[MediaFile, Future[Prediction] | Future[DecodedImage | ImageReadError] | None]] = deque()
         it = iter(todo)
 
         def refill() -> None:
@@ -249,8 +278,12 @@ def _iter_predict(
                 nxt = next(it, None)
                 if nxt is None:
                     return
-                fut = pool.submit(_decode, folder / nxt.rel_path, target) if nxt.kind == "image" else None
-                pending.append((nxt, fut))
+                if whole:
+                    pending.append((nxt, pool.submit(predict, nxt, None)))
+                elif nxt.kind == "image":
+                    pending.append((nxt, pool.submit(_decode, folder / nxt.rel_path, target)))
+                else:
+                    pending.append((nxt, None))
 
         try:
             refill()
@@ -258,18 +291,12 @@ def _iter_predict(
                 cancel.checkpoint()
                 f, fut = pending.popleft()
                 refill()
-                path = folder / f.rel_path
-                try:
-                    if fut is None:
-                        pred = predict_video(path, f.rel_path, detector, classifier, opts)  # type: ignore[arg-type]
-                    else:
-                        img = fut.result()
-                        if isinstance(img, ImageReadError):
-                            raise img
-                        pred = predict_image(path, f.rel_path, img, detector, classifier, opts)  # type: ignore[arg-type]
-                except (WildlifeError, OSError) as exc:
-                    logger.info("failed: %s: %s", f.rel_path, exc)
-                    pred = failed(f.rel_path, f.kind, str(exc) or type(exc).__name__)
+                if whole:
+                    assert fut is not None
+                    pred = fut.result()
+                else:
+                    pred = predict(f, None if fut is None else fut.result())
+                assert isinstance(pred, Prediction)
                 yield f, pred
         finally:
             for _, fut in pending:
