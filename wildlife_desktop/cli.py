@@ -62,6 +62,96 @@ def _clear_line(tty: bool) -> None:
         print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
+def cmd_self_test(args: argparse.Namespace, paths: AppPaths) -> int:
+    """Run the bundled tiny detector on the bundled image through the real pipeline, in a throw-away home.
+
+    Checks that onnxruntime loads, that decoding and EXIF reading work, and that the sidecars
+    are written and parse. Touches neither the user's model store nor their settings.
+    """
+    import csv
+    import os
+    import shutil
+    import tempfile
+    from importlib import resources
+
+    from .core.paths import HOME_ENV
+    from .pipeline.job import FileProcessed, JobConfig, JobFinished, run_job
+    from .runtime.store import ModelStore
+
+    t0 = time.perf_counter()
+    checks: list[tuple[str, bool, str]] = []
+
+    def check(name: str, ok: bool, detail: str) -> bool:
+        checks.append((name, bool(ok), detail))
+        if not args.json:
+            print(f"{'OK  ' if ok else 'FAIL'} {name}: {detail}", flush=True)
+        return bool(ok)
+
+    old_home = os.environ.get(HOME_ENV)
+    tmp = Path(tempfile.mkdtemp(prefix="wildlife-selftest-"))
+    try:
+        import onnxruntime as ort
+
+        check("onnxruntime", "CPUExecutionProvider" in ort.get_available_providers(),
+              f"{ort.__version__}, providers {', '.join(ort.get_available_providers())}")
+        import cv2
+        import PIL
+
+        check("decoders", True, f"Pillow {PIL.__version__}, OpenCV {cv2.__version__}")
+        with resources.as_file(resources.files("wildlife_desktop").joinpath("assets", "selftest")) as assets:
+            images = tmp / "images"
+            images.mkdir()
+            for jpg in Path(assets).glob("*.jpg"):
+                shutil.copy2(jpg, images / jpg.name)
+            os.environ[HOME_ENV] = str(tmp / "home")
+            st_paths = AppPaths.under(tmp / "home").ensure()
+            store = ModelStore(st_paths)
+            m = store.import_pack(Path(assets))
+        store.open_detector(m.id, intra_threads=1)
+        check("model", True, f"{m.id} loaded (sha256 {m.sha256[:12]}...)")
+        preds, summary = [], None
+        for ev in run_job(JobConfig(folder=images, detector_id=m.id, intra_threads=1), paths=st_paths):
+            if isinstance(ev, FileProcessed):
+                preds.append(ev.prediction)
+            elif isinstance(ev, JobFinished):
+                summary = ev.summary
+        failures = [f"{p.rel_path}: {p.failure}" for p in preds if p.failure]
+        if check("pipeline", len(preds) == 1 and not failures and summary is not None,
+                 f"{len(preds)} image(s) processed" + (f"; failed {failures}" if failures else "")):
+            p = preds[0]
+            check("decode", bool(p.meta.width and p.meta.height), f"{p.meta.width}x{p.meta.height}")
+            check("exif", p.meta.datetime == "2011-07-06 15:40:11",
+                  f"DateTimeOriginal {p.meta.datetime}, camera {p.meta.make or ''} {p.meta.model or ''}".strip())
+            animal = [d for d in p.detections if d.category == "1"]
+            check("detections", len(animal) == 1 and 0.0 < animal[0].confidence < 1.0,
+                  ", ".join(f"{d.category_name} {d.confidence:.3f}" for d in p.detections) or "none")
+        if summary is not None:
+            parsed = []
+            for sc in summary.sidecars:
+                with open(sc, encoding="utf-8", newline="") as fh:
+                    rows = list(csv.reader(fh)) if sc.suffix == ".csv" else json.load(fh)
+                if rows:
+                    parsed.append(sc.name)
+            check("sidecars", len(parsed) == len(summary.sidecars) >= 3, ", ".join(parsed) or "none written")
+    except Exception as exc:  # a self-test reports every failure instead of crashing
+        check("error", False, f"{type(exc).__name__}: {exc}")
+    finally:
+        if old_home is None:
+            os.environ.pop(HOME_ENV, None)
+        else:
+            os.environ[HOME_ENV] = old_home
+        shutil.rmtree(tmp, ignore_errors=True)
+    ok = all(c[1] for c in checks)
+    elapsed = round(time.perf_counter() - t0, 2)
+    if args.json:
+        _emit("self_test", {"ok": ok, "version": __version__, "seconds": elapsed,
+                            "frozen": bool(getattr(sys, "frozen", False)),
+                            "checks": [{"name": n, "ok": k, "detail": d} for n, k, d in checks]})
+    else:
+        print(f"self-test {'passed' if ok else 'FAILED'}: wildlife-desktop {__version__}, {elapsed} s")
+    return 0 if ok else 1
+
+
 def cmd_scan(args: argparse.Namespace, paths: AppPaths) -> int:
     from .pipeline.scan import scan_folder
 
@@ -223,6 +313,9 @@ def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
 
     store = ModelStore(paths)
     if args.models_cmd == "list":
+        from .runtime.bundled import install_bundled
+
+        install_bundled(store)  # packs shipped with the app, registered read-only in place
         models = store.list()
         if args.json:
             _emit("models", {"models": models})
@@ -242,6 +335,14 @@ def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
             m = store.import_onnx(src, family=args.family, labels=labels, input_size=args.input_size,
                                   random_weights=args.random_weights, model_id=args.id)
         else:
+            from .runtime.catalogue import pack_licence_gate
+
+            licence, must_accept = pack_licence_gate(src)
+            if licence:
+                print(f"Licence: {licence}")
+            if must_accept and not args.accept_licence:
+                raise WildlifeError("This model's licence is not permissive (see LICENCE.txt in the pack); "
+                                    "import it with --accept-licence once you accept its terms.")
             m = store.import_pack(src)
         print(f"Installed {m.id} ({m.task}, {m.family}, sha256 {m.sha256[:12]}…)")
         if m.random_weights:
@@ -253,6 +354,10 @@ def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
             print(f"{'OK  ' if ok else 'FAIL'} {mid}: {msg}")
             bad += not ok
         return 1 if bad else 0
+    if args.models_cmd == "build":
+        import importlib  # dynamic on purpose: torch-using builder, never imported by the CLI itself
+
+        return int(importlib.import_module("wildlife_desktop.training.packs.cli_build").run_build(args, paths))
     if args.models_cmd == "remove":
         store.remove(args.id)
         print(f"Removed {args.id}")
@@ -260,18 +365,27 @@ def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
     raise AssertionError(args.models_cmd)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="wildlife-desktop", description=__doc__.splitlines()[0],
-        epilog="Open the window with: wildlife-desktop [gui] [FOLDER] [--screenshot OUT.png] [--size WxH]")
-    p.add_argument("--version", action="version", version=f"wildlife-desktop {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    sub = p.add_subparsers(dest="command", required=True)
+def cmd_verify_reference(args: argparse.Namespace, paths: AppPaths) -> int:
+    from .formats.md_batch import read_md_batch
+    from .pipeline.reference import compare_to_reference, layer_or_run
 
-    s = sub.add_parser("scan", help="count the images and videos in a folder")
-    s.add_argument("folder")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_scan)
+    ours, ran = layer_or_run(Path(args.folder), paths, args.detector)
+    rep = compare_to_reference(ours.predictions, read_md_batch(Path(args.reference)), iou=args.iou,
+                               conf_threshold=args.threshold)
+    if args.json:
+        _emit("reference", {"layer_id": ours.layer_id, "ran": ran, "files": rep.files_compared,
+                            "reference_boxes": rep.reference_boxes, "our_boxes": rep.our_boxes,
+                            "matched": rep.matched, "precision": rep.precision, "recall": rep.recall,
+                            "mean_conf_diff": rep.mean_conf_diff, "max_abs_conf_diff": rep.max_abs_conf_diff})
+        return 0
+    print(f"Our results: layer {ours.layer_id} ({ours.detector}){' - just run' if ran else ''}")
+    if ours.random_weights:
+        print("WARNING: random-weights model: this comparison says nothing about detection quality.",
+              file=sys.stderr)
+    print("\n".join(rep.summary_lines()))
+    return 0
+
+
 def cmd_benchmark(args: argparse.Namespace, paths: AppPaths) -> int:
     from .pipeline.benchmark import estimate
 
@@ -289,6 +403,18 @@ def cmd_benchmark(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="wildlife-desktop", description=__doc__.splitlines()[0],
+        epilog="Open the window with: wildlife-desktop [gui] [FOLDER] [--screenshot OUT.png] [--size WxH]")
+    p.add_argument("--version", action="version", version=f"wildlife-desktop {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("scan", help="count the images and videos in a folder")
+    s.add_argument("folder")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_scan)
 
     d = sub.add_parser("detect", help="run a detector (and classifier) on a folder; resumes where it stopped")
     d.add_argument("folder")
@@ -330,6 +456,20 @@ def cmd_benchmark(args: argparse.Namespace, paths: AppPaths) -> int:
             rc.add_argument("--reviewer", help="reviewer name for rows that have none")
     r.set_defaults(func=cmd_decisions)
 
+    st = sub.add_parser("self-test", help="check this installation: run a tiny bundled model on a bundled image")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_self_test)
+
+    b = sub.add_parser("benchmark", help="time the pipeline on a sample of a folder: images/s and an ETA")
+    b.add_argument("folder")
+    b.add_argument("--detector", required=True, help="installed detector id (see: models list)")
+    b.add_argument("--classifier", help="installed classifier id")
+    b.add_argument("--sample", type=int, default=20, help="images timed (default 20)")
+    b.add_argument("--threads", type=int, help="inference threads (default: cores - 1)")
+    b.add_argument("--decode-workers", type=int, default=1)
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_benchmark)
+
     m = sub.add_parser("models", help="list, import, verify or remove model packs")
     msub = m.add_subparsers(dest="models_cmd", required=True)
     ml = msub.add_parser("list")
@@ -342,19 +482,30 @@ def cmd_benchmark(args: argparse.Namespace, paths: AppPaths) -> int:
     mi.add_argument("--random-weights", action="store_true")
     mi.add_argument("--id")
     msub.add_parser("verify")
-    b = sub.add_parser("benchmark", help="time the pipeline on a sample of a folder: images/s and an ETA")
-    b.add_argument("folder")
-    b.add_argument("--detector", required=True, help="installed detector id (see: models list)")
-    b.add_argument("--classifier", help="installed classifier id")
-    b.add_argument("--sample", type=int, default=20, help="images timed (default 20)")
-    b.add_argument("--threads", type=int, help="inference threads (default: cores - 1)")
-    b.add_argument("--decode-workers", type=int, default=1)
-    b.add_argument("--json", action="store_true")
-    b.set_defaults(func=cmd_benchmark)
-
     mr = msub.add_parser("remove")
     mr.add_argument("id")
+    mi.add_argument("--accept-licence", action="store_true", help="accept a non-permissive model licence")
+    mb = msub.add_parser("build", help="convert official weights (file or catalogue id) into a pack; needs torch")
+    mb.add_argument("source", help="downloaded official weights file, or a catalogue id (e.g. mdv5a)")
+    mb.add_argument("--id", help="catalogue id, when the file name is not the official one")
+    mb.add_argument("--images", help="folder of real images for the torch-vs-ONNX parity check")
+    mb.add_argument("--max-images", type=int, default=6)
+    mb.add_argument("--out", help="parent folder of the pack (default ./packs)")
+    mb.add_argument("--cache", help="where downloaded weights are kept")
+    mb.add_argument("--download", action="store_true", help="download from the official URL (needs internet)")
+    mb.add_argument("--quantize", action="store_true", help="also write an int8 copy if the quantiser exists")
+    mb.add_argument("--install", action="store_true", help="install the pack after building it")
+    mb.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_models)
+
+    vr = sub.add_parser("verify-reference", help="compare our detections box by box with an official results file")
+    vr.add_argument("folder")
+    vr.add_argument("reference", help="MegaDetector batch-output JSON made by the official pipeline")
+    vr.add_argument("--detector", help="compare that detector's layer (run it first if the folder has none)")
+    vr.add_argument("--iou", type=float, default=0.5)
+    vr.add_argument("--threshold", type=float, default=0.2, help="confidence threshold on both sides")
+    vr.add_argument("--json", action="store_true")
+    vr.set_defaults(func=cmd_verify_reference)
 
     return p
 

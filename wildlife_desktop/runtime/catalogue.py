@@ -188,3 +188,44 @@ def load_catalogue() -> Catalogue:
     res = resources.files("wildlife_desktop").joinpath("assets").joinpath(CATALOGUE_RESOURCE)
     text = res.read_text(encoding="utf-8")
     return parse_catalogue(json.loads(text))
+
+
+def pack_licence_gate(pack: Any) -> tuple[str, bool]:
+    """Licence line of a pack about to be imported and whether it must be accepted first.
+
+    Args:
+        pack: a pack folder or ``.zip`` path (anything else, e.g. a bare ``.onnx``, has no gate).
+
+    Returns:
+        ``(text, acceptance_required)``; packs built by ``models build`` carry both facts in
+        ``manifest.extra``; other packs fall back to the catalogue entry of the same id, then to
+        their ``licence`` field (acceptance required unless it is permissive).
+    """
+    import zipfile
+    from pathlib import Path
+
+    path = Path(pack)
+    data: dict[str, Any] | None = None
+    try:
+        if path.is_dir() and (path / "manifest.json").is_file():
+            data = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        elif path.is_file() and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                names = sorted((n for n in zf.namelist() if n.endswith("manifest.json")), key=lambda n: n.count("/"))
+                if names:
+                    data = json.loads(zf.read(names[0]).decode("utf-8"))
+    except (OSError, ValueError, zipfile.BadZipFile):
+        data = None
+    if not isinstance(data, dict):
+        return "", False
+    extra = data.get("extra") if isinstance(data.get("extra"), dict) else {}
+    if "licence_acceptance_required" in extra:
+        text = f"weights: {extra.get('licence_weights', '?')}; code the model was exported from: " \
+               f"{extra.get('licence_code', '?')}"
+        return text, bool(extra["licence_acceptance_required"])
+    try:
+        entry = load_catalogue().get(str(data.get("id", "")))
+    except ModelPackError:
+        lic = str(data.get("licence", "unknown"))
+        return f"licence: {lic}", not is_permissive(lic)
+    return entry.licence_summary, entry.licence_acceptance_required

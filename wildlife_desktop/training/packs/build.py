@@ -191,9 +191,9 @@ def build_pack(
     weights = Path(weights)
     if not weights.is_file():
         raise ModelPackError(f"Weights file {weights} does not exist")
+    checksum = check_weights(weights, entry, source)  # first: a damaged download is refused outright
     if not images:
         raise ModelPackError("The parity check needs real images: pass --images FOLDER")
-    checksum = check_weights(weights, entry, source)
     module = (loader or LOADERS[entry.builder])(weights, entry).eval()
     size = int(input_size or entry.input_size)
     citation = load_catalogue().citation_text(entry) if entry.citation else ""
