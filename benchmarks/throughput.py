@@ -7,9 +7,11 @@ Run from the repository root::
 
 For every selected configuration, in the same process and sitting, it measures:
 
-1. **model-only**: onnxruntime ``run`` on pre-letterboxed tensors, for each intra-op thread
-   setting in ``--threads`` (best one reported). With a classifier, model-only time adds
-   ``crops/image x`` the classifier's time per crop (crops counted in the end-to-end run).
+1. **model-only**: onnxruntime ``run`` on pre-letterboxed tensors, for each setting
+   ``threads x streams`` (intra-op threads x images in flight on one session, at most the core
+   count); the best is the reference, and the best single-stream figure is reported too.
+   With a classifier, model-only time adds ``crops/image x`` the classifier's time per crop
+   (crops counted in the end-to-end run).
 2. **end-to-end**: ``run_job`` on a temporary folder of symlinks to the real sample JPEGs
    (scan, draft decode, EXIF, letterbox, inference, decode/NMS, crops + classifier, journal,
    sidecars), wall time from the call to ``JobFinished``.
@@ -56,12 +58,27 @@ class Config:
     detector: str  # file in TWINS
     family: str
     classifier: str | None = None
+    int8: bool = False  # quantise the detector first (static QDQ, calibrated on the samples); NOT a default
+
+
+def int8_twin(cfg: Config, out_dir: Path) -> Path:
+    """Quantise ``cfg``'s detector twin (calibration: 16 sample JPEGs) into ``out_dir``; return the file."""
+    from wildlife_desktop.runtime.quantize import quantize_static_model
+
+    files = sample_jpegs()
+    dst = out_dir / cfg.detector.replace(".onnx", "-int8.onnx")
+    rep = quantize_static_model(TWINS / cfg.detector, dst, files[0::2][:16], cfg.family,
+                                eval_images=files[1::2][:8], timing_runs=4)
+    print(f"int8 {cfg.detector}: x{rep.speedup:.2f} model-only, finite {rep.finite}, safe default "
+          f"{rep.safe_default} ({rep.reason})", flush=True)
+    return dst
 
 
 CONFIGS: dict[str, Config] = {
     "yolov10n": Config("yolov10n", "twin-yolov10n-640-random.onnx", "yolov10"),
     "yolov10n-o2m": Config("yolov10n-o2m", "twin-yolov10n-640-one2many-random.onnx", "yolov8"),
     "yolov5s": Config("yolov5s", "twin-yolov5s-640-random.onnx", "yolov5"),
+    "yolov10n-int8": Config("yolov10n-int8", "twin-yolov10n-640-random.onnx", "yolov10", int8=True),
     "yolov10n+resnet50": Config("yolov10n+resnet50", "twin-yolov10n-640-random.onnx", "yolov10",
                                 "twin-resnet50-224-36cls-features-random.onnx"),
 }
@@ -103,8 +120,11 @@ def link_folder(files: list[Path], dest: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------------- model-only
-def model_only_ms(onnx: Path, tensors: list[np.ndarray], runs: int, threads: int) -> float:
-    """Median-free mean ms per run of ``onnx`` over ``runs`` inputs (after one warm-up per tensor)."""
+def model_only_ms(onnx: Path, tensors: list[np.ndarray], runs: int, threads: int, streams: int = 1) -> float:
+    """Wall ms per image of ``onnx`` over ``runs`` inputs, ``streams`` runs in flight at once
+    (one session, ``threads`` intra-op threads), after a warm-up."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from wildlife_desktop.runtime.session import make_session
 
     sess = make_session(onnx, intra_threads=threads)
@@ -113,9 +133,15 @@ def model_only_ms(onnx: Path, tensors: list[np.ndarray], runs: int, threads: int
     for t in tensors[:3]:
         sess.run([out], {name: t})
     t0 = time.perf_counter()
-    for i in range(runs):
-        sess.run([out], {name: tensors[i % len(tensors)]})
+    with ThreadPoolExecutor(streams) as pool:
+        list(pool.map(lambda i: sess.run([out], {name: tensors[i % len(tensors)]}), range(runs)))
     return (time.perf_counter() - t0) / runs * 1000.0
+
+
+def settings(threads: list[int], streams: list[int]) -> list[tuple[int, int]]:
+    """(intra threads, streams) pairs that do not oversubscribe the cores (plus 1 x 1)."""
+    cores = os.cpu_count() or 1
+    return [(t, s) for t in threads for s in streams if t * s <= max(1, cores)] or [(1, 1)]
 
 
 def letterboxed(files: list[Path], size: int, k: int = 12) -> list[np.ndarray]:
@@ -126,7 +152,8 @@ def letterboxed(files: list[Path], size: int, k: int = 12) -> list[np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------- end-to-end
-def install(cfg: Config, home: Path, classify_min_conf: float) -> tuple[str, str | None]:
+def install(cfg: Config, home: Path, classify_min_conf: float, det_path: Path | None = None
+            ) -> tuple[str, str | None]:
     """Install the twin(s) of ``cfg`` into the store under ``home``; return (detector id, classifier id)."""
     from wildlife_desktop.core.paths import AppPaths
     from wildlife_desktop.runtime.manifest import MANIFEST_NAME, load_manifest, save_manifest
@@ -134,7 +161,7 @@ def install(cfg: Config, home: Path, classify_min_conf: float) -> tuple[str, str
 
     store = ModelStore(AppPaths.under(home))
     det_id = f"{cfg.name.replace('+', '_')}-det"
-    m = store.import_onnx(TWINS / cfg.detector, family=cfg.family, labels=DET_LABELS, model_id=det_id,
+    m = store.import_onnx(det_path or TWINS / cfg.detector, family=cfg.family, labels=DET_LABELS, model_id=det_id,
                           replace=True)
     cls_id = None
     if cfg.classifier:
@@ -224,6 +251,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if unknown:
         raise SystemExit(f"unknown model(s) {unknown}; choose from {', '.join(CONFIGS)}")
     threads = [int(t) for t in args.threads.split(",")]
+    streams = [int(s) for s in args.streams.split(",")]
     base = sample_jpegs(Path(args.samples))
     files = repeated(base, args.images)
     tensors = letterboxed(base, 640)
@@ -235,27 +263,35 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for name in names:
             cfg = CONFIGS[name]
             runs = args.model_runs or max(10, min(args.images, 40))
-            det_ms = {t: model_only_ms(TWINS / cfg.detector, tensors, runs, t) for t in threads}
+            det_path = int8_twin(cfg, work) if cfg.int8 else TWINS / cfg.detector
+            det_ms = {f"{t}x{s}": model_only_ms(det_path, tensors, runs, t, s)
+                      for t, s in settings(threads, streams)}
             best_t = min(det_ms, key=lambda t: det_ms[t])
-            cls_ms: dict[int, float] = {}
+            cls_ms: dict[str, float] = {}
             if cfg.classifier:
                 from wildlife_desktop.pipeline.images import load_image
                 from wildlife_desktop.runtime.preprocess import letterbox
 
                 ctens = [letterbox(load_image(p, target=224).array, (224, 224), mode="square")[0] for p in base[:6]]
-                cls_ms = {t: model_only_ms(TWINS / cfg.classifier, ctens, runs, t) for t in threads}
-            det_id, cls_id = install(cfg, home, args.classify_min_conf)
+                cls_ms = {f"{t}x{s}": model_only_ms(TWINS / cfg.classifier, ctens, runs, t, s)
+                          for t, s in settings(threads, streams)}
+            det_id, cls_id = install(cfg, home, args.classify_min_conf, det_path)
             folder = link_folder(files, work / f"in-{name.replace('+', '_')}")
             e2e = end_to_end(folder, home, det_id, cls_id, decode_workers=args.decode_workers,
                              threads=args.e2e_threads)
             nv = naive(files, cfg, work / f"naive-{name.replace('+', '_')}", args.classify_min_conf)
             model_ms = det_ms[best_t] + (e2e["crops_per_image"] * min(cls_ms.values()) if cls_ms else 0.0)
+            single = {k: v for k, v in det_ms.items() if k.endswith("x1")}
+            single_cls = [v for k, v in cls_ms.items() if k.endswith("x1")]
+            single_ms = min(single.values()) + (e2e["crops_per_image"] * min(single_cls) if single_cls else 0.0)
             row = {
                 "model_only_ms": round(model_ms, 1),
                 "model_only_ips": round(1000.0 / model_ms, 2),
-                "detector_ms_by_threads": {str(t): round(v, 1) for t, v in det_ms.items()},
-                "classifier_ms_by_threads": {str(t): round(v, 1) for t, v in cls_ms.items()},
-                "best_threads": best_t,
+                "detector_ms_by_setting": {k: round(v, 1) for k, v in det_ms.items()},
+                "classifier_ms_by_setting": {k: round(v, 1) for k, v in cls_ms.items()},
+                "best_setting": best_t,
+                "single_stream_model_only_ips": round(1000.0 / single_ms, 2),
+                "e2e_over_single_stream_model_only": round(e2e["ips"] * single_ms / 1000.0, 3),
                 "e2e_ips": round(e2e["ips"], 2),
                 "e2e_steady_ips": round(e2e["steady_ips"], 2),
                 "naive_ips": round(nv["ips"], 2),
@@ -267,7 +303,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             results[name] = row
             print(f"{name:18s} model-only {row['model_only_ms']:7.1f} ms ({row['model_only_ips']:5.2f}/s, "
-                  f"threads {best_t})  end-to-end {row['e2e_ips']:5.2f}/s  naive {row['naive_ips']:5.2f}/s  "
+                  f"{best_t})  end-to-end {row['e2e_ips']:5.2f}/s  naive {row['naive_ips']:5.2f}/s  "
                   f"e2e/model {row['e2e_over_model_only']:.2f}  e2e/naive {row['e2e_over_naive']:.2f}  "
                   f"crops/img {row['crops_per_image']:.2f}", flush=True)
             shutil.rmtree(folder, ignore_errors=True)
@@ -284,10 +320,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default=",".join(CONFIGS), help=f"comma-separated, from: {', '.join(CONFIGS)}")
+    p.add_argument("--models", default=",".join(c for c in CONFIGS if not CONFIGS[c].int8),
+                   help=f"comma-separated, from: {', '.join(CONFIGS)} (int8: quantised first, not a default)")
     p.add_argument("--images", type=int, default=100, help="inputs per configuration (samples repeated)")
     p.add_argument("--samples", default=str(SAMPLES), help="folder searched for JPEGs of >= 1.3 MP")
     p.add_argument("--threads", default="1,2", help="intra-op thread settings tried for model-only")
+    p.add_argument("--streams", default="1,2",
+                   help="images in flight at once tried for model-only (threads x streams <= cores)")
     p.add_argument("--model-runs", type=int, default=0, help="timed model-only runs (default: min(images, 40))")
     p.add_argument("--decode-workers", type=int, default=1, help="JobConfig.decode_workers")
     p.add_argument("--e2e-threads", type=int, default=None, help="JobConfig.intra_threads (default: the app's)")
