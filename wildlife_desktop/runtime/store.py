@@ -28,6 +28,9 @@ from .manifest import MANIFEST_NAME, ModelManifest, load_manifest, save_manifest
 from .session import OnnxInfo, inspect_onnx
 
 CHUNK = 1 << 20
+#: In a pack folder of the store, names the read-only folder that holds the ONNX file of a pack
+#: registered in place (:meth:`ModelStore.import_pack` with ``in_place=True``, e.g. bundled packs).
+IN_PLACE_LINK = "in_place.txt"
 
 
 def sha256_file(path: Path) -> str:
@@ -110,7 +113,18 @@ class ModelStore:
         if not (d / MANIFEST_NAME).is_file():
             raise ModelLoadError(f"Model '{model_id}' is not installed. Import its model pack first.")
         m = load_manifest(d / MANIFEST_NAME)
-        return m, d / m.file
+        return m, self.pack_source(model_id) / m.file
+
+    def pack_source(self, model_id: str) -> Path:
+        """Folder holding the pack's ONNX file: the store's folder, or the one it was registered from in place."""
+        d = self._pack_dir(model_id)
+        link = d / IN_PLACE_LINK
+        if link.is_file():
+            try:
+                return Path(link.read_text(encoding="utf-8").strip())
+            except OSError as exc:
+                raise ModelLoadError(f"Model '{model_id}': cannot read {link}: {exc}") from exc
+        return d
 
     def _checked(self, model_id: str, task: str) -> tuple[ModelManifest, Path]:
         m, path = self.get(model_id)
@@ -180,12 +194,15 @@ class ModelStore:
         os.replace(d, trash / "pack")
         shutil.rmtree(trash, ignore_errors=True)
 
-    def import_pack(self, path: Path | str, *, replace: bool = False) -> ModelManifest:
+    def import_pack(self, path: Path | str, *, replace: bool = False, in_place: bool = False) -> ModelManifest:
         """Install a pack from a folder (``manifest.json`` + ONNX file) or a ``.zip`` of one.
 
         Args:
             path: the folder or zip file.
             replace: allow replacing an installed pack of the same id with a different file.
+            in_place: (folders only) register the pack where it is, without copying its ONNX file
+                (packs bundled read-only with the application); the file is still sha256-checked
+                now and before every load.
 
         Returns:
             The installed manifest (``random_weights`` forced on when the ONNX says so).
@@ -195,7 +212,9 @@ class ModelStore:
         """
         path = Path(path)
         if path.is_dir():
-            return self._import_folder(path, replace)
+            return self._import_folder(path, replace, in_place=in_place)
+        if in_place:
+            raise ModelPackError(f"{path}: only a pack folder can be registered in place")
         if path.is_file() and zipfile.is_zipfile(path):
             self.root.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(prefix=".unzip-", dir=self.root) as tmp:
@@ -218,12 +237,12 @@ class ModelStore:
             raise ModelPackError(f"{zpath.name} does not contain a {MANIFEST_NAME}")
         return manifests[0].parent
 
-    def _import_folder(self, folder: Path, replace: bool) -> ModelManifest:
+    def _import_folder(self, folder: Path, replace: bool, *, in_place: bool = False) -> ModelManifest:
         m = load_manifest(folder / MANIFEST_NAME)
         src = folder / m.file
         if not src.is_file():
             raise ModelPackError(f"Model pack '{m.id}': file {m.file} is missing from the pack")
-        return self._install(m, src, replace=replace, expect_sha=m.sha256)
+        return self._install(m, src, replace=replace, expect_sha=m.sha256, in_place=in_place)
 
     def import_onnx(
         self,
@@ -290,7 +309,7 @@ class ModelStore:
             raise ModelPackError(str(exc)) from exc
 
     def _install(self, m: ModelManifest, src: Path, *, replace: bool, expect_sha: str,
-                 info: OnnxInfo | None = None) -> ModelManifest:
+                 info: OnnxInfo | None = None, in_place: bool = False) -> ModelManifest:
         info = info or self._inspect(src)
         spec = FAMILIES[m.family]
         if not info.inputs or not info.outputs:
@@ -319,7 +338,11 @@ class ModelStore:
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".install-{m.id}-", dir=self.root))
         try:
-            copied = _copy_hashing(src, tmp / m.file)
+            if in_place:
+                copied = sha256_file(src)
+                (tmp / IN_PLACE_LINK).write_text(str(src.parent.resolve()), encoding="utf-8")
+            else:
+                copied = _copy_hashing(src, tmp / m.file)
             if copied != expect_sha:
                 raise ModelPackError(
                     f"Model pack '{m.id}': file {m.file} does not match the manifest's sha256 "
