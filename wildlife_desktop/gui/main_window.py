@@ -8,19 +8,24 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPixmap
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from ..core.paths import AppPaths
 from ..pipeline.thumbnails import ThumbnailCache
+from . import review_settings
+from .dialogs.threshold_dialog import ThresholdDialog
 from .engine import InferenceEngine
+from .folder_controller import FolderController
 from .image_io import load_review_image, load_review_meta
 from .item_models.folder_model import FolderModel
 from .item_models.thumbnail_model import ThumbnailModel
+from .shortcuts import load_user_keymap
 from .view_state import Thresholds
 from .widgets.folder_browser import FolderBrowserWidget
 from .widgets.review_pane import ReviewPaneWidget
 from .widgets.run_panel import RunPanelWidget
 from .widgets.thumbnail_grid import ThumbnailGridWidget
+from .widgets.verify_page import VerifyPageWidget
 from .widgets.warning_banner import WarningBannerWidget
 from .workers import ThumbnailLoader, run_in_pool
 
@@ -34,12 +39,9 @@ class MainWindow(QMainWindow):
     def __init__(self, paths: AppPaths | None = None) -> None:
         super().__init__()
         self.paths = (paths or AppPaths.default()).ensure()
-        self.folder: Path | None = None
-        self.results: Any = None  # pipeline.results.FolderResults of the open folder
-        self._sequences: dict[str, Any] = {}
+        self.controller = FolderController(self.paths, self)
         self._close_when_idle = False
         self._run_base, self._run_total = 0, 0
-        self._results_loaded = False
         self.setWindowTitle(self.tr("Wildlife Desktop"))
 
         self.engine = InferenceEngine(self.paths, self)
@@ -51,6 +53,8 @@ class MainWindow(QMainWindow):
         self.run_panel = RunPanelWidget(self)
         self.banner = WarningBannerWidget(self)
         self.models_banner = WarningBannerWidget(self)
+        self.verify = VerifyPageWidget(self)
+        self.verify.set_keymap(load_user_keymap(self.paths.config))
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.folders)
@@ -67,7 +71,10 @@ class MainWindow(QMainWindow):
         lay.setSpacing(0)
         for w in (self.run_panel, self.banner, self.models_banner):
             lay.addWidget(w)
-        lay.addWidget(split, 1)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(split)
+        self.stack.addWidget(self.verify)
+        lay.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self._build_menus()
         self._wire()
@@ -89,12 +96,38 @@ class MainWindow(QMainWindow):
                 act.setShortcut(QKeySequence(key))
             act.triggered.connect(slot)
             m.addAction(act)
+        self.export_action = m.actions()[2]
         v = self.menuBar().addMenu(self.tr("&View"))
         fit = QAction(self.tr("&Fit image"), self)
         fit.triggered.connect(self.review.canvas.fit)
         v.addAction(fit)
+        bar = self.addToolBar(self.tr("Mode"))
+        bar.setObjectName("modeToolbar")
+        self.browse_action = QAction(self.tr("Browse (F3)"), self, shortcut=QKeySequence("F3"), checkable=True)
+        self.verify_action = QAction(self.tr("Verify (F2)"), self, shortcut=QKeySequence("F2"), checkable=True)
+        self.browse_action.setChecked(True)
+        self.browse_action.triggered.connect(self.show_browse)
+        self.verify_action.triggered.connect(self.show_verify)
+        r = self.menuBar().addMenu(self.tr("&Review"))
+        thresholds = QAction(self.tr("&Thresholds from review…"), self)
+        thresholds.triggered.connect(self._on_menu_thresholds)
+        reviewer = QAction(self.tr("Change &reviewer name…"), self)
+        reviewer.triggered.connect(self._on_menu_reviewer)
+        for act in (self.browse_action, self.verify_action):
+            bar.addAction(act)
+            v.addAction(act)
+        for act in (self.verify_action, thresholds, reviewer):
+            r.addAction(act)
+        bar.addAction(thresholds)
 
     def _wire(self) -> None:
+        self.controller.sig_scanned.connect(self._on_controller_scanned)
+        self.controller.sig_results_loaded.connect(self._on_controller_results_loaded)
+        self.controller.sig_exported.connect(lambda out: self.statusBar().showMessage(
+            self.tr("Exported: {0}").format(", ".join(str(p) for p in out))))
+        self.controller.sig_failed.connect(self.statusBar().showMessage)
+        self.verify.sig_decisions_changed.connect(self._on_verify_decisions_changed)
+        self.verify.sig_accept_threshold_changed.connect(self._on_verify_accept_threshold_changed)
         self.model.sig_thumbnail_wanted.connect(self._on_model_thumbnail_wanted)
         self.thumbs.sig_loaded.connect(self.model.set_thumbnail)
         self.thumbs.sig_dropped.connect(self.model.forget_requests)
@@ -115,73 +148,68 @@ class MainWindow(QMainWindow):
         self.engine.sig_failed.connect(self._on_engine_failed)
 
     # ---- folder ------------------------------------------------------------------------
+    @property
+    def folder(self) -> Path | None:
+        return self.controller.folder
+
+    @property
+    def results(self) -> Any:
+        return self.controller.results
+
+    @property
+    def _results_loaded(self) -> bool:
+        return self.controller.results_loaded
+
     @Slot(Path)
     def open_folder(self, folder: Path, import_json: Path | None = None) -> None:
         """Scan ``folder`` off the GUI thread, then show it; optionally import results first."""
         if self.engine.running:
             self.statusBar().showMessage(self.tr("A run is in progress; cancel it to open another folder."))
             return
-        from ..pipeline.scan import scan_folder
-
         folder = Path(folder)
-        self.folder, self.results, self._sequences = folder, None, {}
-        self._results_loaded = False
         self.thumbs.reset(folder)
         self.model.clear()
         self.review.show_file(None, None)
+        self.verify.set_session(None, folder)
         self.folders.reveal(folder)
         self.setWindowTitle(self.tr("{0} — Wildlife Desktop").format(folder.name))
         self.statusBar().showMessage(self.tr("Scanning {0}…").format(folder))
-
-        def done(scan: Any) -> None:
-            if folder != self.folder:
-                return
-            self.model.set_files(folder, scan.files)
-            self.grid.refresh_filters()
-            self.grid.select_row(0)
-            self.statusBar().showMessage(self.tr("%n file(s) in {0}", "", len(scan.files)).format(folder))
-            self.load_results(import_json)
-
-        run_in_pool(lambda: scan_folder(folder), done, self._on_task_error, self)
+        self.controller.open(folder, import_json)
 
     def load_results(self, import_json: Path | None = None) -> None:
-        from ..pipeline.importer import import_results
-        from ..pipeline.results import load_results
-        from ..pipeline.sequences import assign_sequences
+        self.controller.load_results(import_json)
 
-        folder, paths = self.folder, self.paths
-        if folder is None:
-            return
+    @Slot(list)
+    def _on_controller_scanned(self, files: list[Any]) -> None:
+        folder = self.controller.folder
+        self.model.set_files(folder, files)
+        self.grid.refresh_filters()
+        self.grid.select_row(0)
+        self.statusBar().showMessage(self.tr("%n file(s) in {0}", "", len(files)).format(folder))
 
-        def work() -> tuple[Any, dict[str, Any]]:
-            if import_json is not None:
-                res = import_results(folder, import_json, paths).results
-            else:
-                res = load_results(folder, paths)
-            if res is None:
-                return None, {}
-            preds = res.predictions
-            return res, assign_sequences((r, p.meta.datetime) for r, p in preds.items())
-
-        def done(out: tuple[Any, dict[str, Any]]) -> None:
-            if folder != self.folder:
-                return
-            self.results, self._sequences = out
-            self._results_loaded = True
-            if self.results is not None:
-                self.model.set_predictions(self.results.predictions.values(), replace=True)
-                self.grid.refresh_filters()
-                if import_json is not None:  # demo/import: land on the first detection
-                    self.grid.select_row(self.model.first_row_with_detection())
-                self._on_grid_current_changed(self.grid.current_rel_path() or "")
-            self.folders.model.invalidate(folder)
-            self._update_banner()
-            if not self.engine.running:
-                n = self.model.file_count()
-                self.run_panel.set_progress(self.model.done_count(), n, None, None)
-                self.run_panel.set_status(self.tr("{0} of {1} files processed").format(self.model.done_count(), n))
-
-        run_in_pool(work, done, self._on_task_error, self)
+    @Slot(bool)
+    def _on_controller_results_loaded(self, imported: bool) -> None:
+        c = self.controller
+        if c.results is not None:
+            typical = c.typical_threshold()
+            if typical is not None:  # start the display at the detector's usual threshold
+                self.review.set_thresholds(Thresholds(typical, self.review.thresholds.classification))
+            self.model.set_predictions(c.results.predictions.values(), replace=True)
+            self.model.set_reviewed(c.reviewed_files())
+            self.grid.refresh_filters()
+            if imported:  # demo/import: land on the first detection
+                self.grid.select_row(self.model.first_row_with_detection())
+            self._on_grid_current_changed(self.grid.current_rel_path() or "")
+        self.verify.set_session(None, c.folder)
+        if self.stack.currentWidget() is self.verify:
+            self.show_verify()
+        if c.folder is not None:
+            self.folders.model.invalidate(c.folder)
+        self._update_banner()
+        if not self.engine.running:
+            n = self.model.file_count()
+            self.run_panel.set_progress(self.model.done_count(), n, None, None)
+            self.run_panel.set_status(self.tr("{0} of {1} files processed").format(self.model.done_count(), n))
 
     @Slot(str)
     def _on_model_thumbnail_wanted(self, rel_path: str) -> None:
@@ -197,14 +225,15 @@ class MainWindow(QMainWindow):
         row = self.model.row_of(rel_path)
         media = self.model.media_at(row) if row is not None else None
         pos = self.tr("{0} / {1}").format((row or 0) + 1, self.model.rowCount())
-        self.review.show_file(rel_path, self.model.prediction(rel_path), pos)
-        seq = self._sequences.get(rel_path)
+        pred = self.model.prediction(rel_path)
+        self.review.show_file(rel_path, pred, pos)
+        self.review.set_verified(*self.controller.verified_for(rel_path, pred))
+        seq = self.controller.sequences.get(rel_path)
         seq_text = ""
         if seq is not None:
             seq_text = self.tr("{0} of {1}  ({2})").format(seq.frame_num + 1, seq.seq_num_frames, seq.seq_id)
         self.review.set_sequence_text(seq_text)
         path, kind = self.folder / rel_path, media.kind if media else "image"
-        pred = self.model.prediction(rel_path)
         if pred is None or not pred.meta.datetime:
             run_in_pool(lambda: load_review_meta(path), lambda meta: self.review.set_meta(meta, rel_path),
                         None, self)
@@ -313,15 +342,64 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_menu_export(self) -> None:
-        from ..pipeline.results import export_folder
+        self.controller.export(self.review.thresholds)
 
-        folder, th, paths = self.folder, self.review.thresholds, self.paths
-        if folder is None:
+    # ---- verify ------------------------------------------------------------------------
+    @Slot()
+    def show_browse(self) -> None:
+        self.stack.setCurrentWidget(self.splitter)
+        self.browse_action.setChecked(True)
+        self.verify_action.setChecked(False)
+        self._on_grid_current_changed(self.grid.current_rel_path() or "")
+
+    @Slot()
+    def show_verify(self) -> None:
+        """Switch to the Verify page, opening a review session (asks the reviewer's name once)."""
+        self.stack.setCurrentWidget(self.verify)
+        self.browse_action.setChecked(False)
+        self.verify_action.setChecked(True)
+        if self.verify.session is None and self.controller.results is not None:
+            self._open_session(self.verify.filter_bar.accept_spin.value() / 100.0 or 0.98)
+        self.verify.setFocus()
+
+    def _open_session(self, accept: float) -> None:
+        reviewer = review_settings.ask_reviewer(self)
+        if not reviewer:
+            self.statusBar().showMessage(self.tr("Verification needs a reviewer name."))
             return
-        run_in_pool(lambda: export_folder(folder, detection_threshold=th.detection,
-                                          classification_threshold=th.classification, paths=paths),
-                    lambda out: self.statusBar().showMessage(self.tr("Exported: {0}").format(
-                        ", ".join(str(p) for p in out))), self._on_task_error, self)
+        session = self.controller.make_session(
+            reviewer, accept=accept, ignore=self.review.thresholds.detection,
+            labels=review_settings.saved_labels(), quick_labels=review_settings.saved_quick_labels())
+        self.verify.set_session(session, self.controller.folder, self.controller.sequences)
+
+    @Slot()
+    def _on_verify_decisions_changed(self) -> None:
+        session = self.verify.session
+        if session is None:
+            return
+        self.controller.decisions = session.history()
+        self.model.set_reviewed(self.controller.reviewed_files())
+        review_settings.remember_labels(d.label for d in session.decisions() if d.decision == "relabel")
+
+    @Slot(float)
+    def _on_verify_accept_threshold_changed(self, accept: float) -> None:
+        """A new accept threshold rebuilds the queue (decisions are on disk; the undo stack restarts)."""
+        if self.controller.results is not None:
+            self._open_session(accept)
+
+    @Slot()
+    def _on_menu_thresholds(self) -> None:
+        current = self.verify.session.thresholds.accept if self.verify.session is not None else 0.98
+        self.threshold_dialog = ThresholdDialog(self.controller.decisions, current, self)
+        self.threshold_dialog.sig_adopted.connect(self._on_verify_accept_threshold_changed)
+        self.threshold_dialog.sig_adopted.connect(self.verify.filter_bar.set_accept)
+        self.threshold_dialog.open()
+
+    @Slot()
+    def _on_menu_reviewer(self) -> None:
+        review_settings.set_reviewer("")
+        if review_settings.ask_reviewer(self) and self.verify.session is not None:
+            self._open_session(self.verify.session.thresholds.accept)
 
     @Slot()
     def _on_menu_import_model(self) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.records import MediaMeta, Prediction
+from ...formats.decisions import ReviewDecision
 from ..style import label_color
 from ..view_state import Thresholds
 from .image_canvas import BoxOverlay, ImageCanvasWidget
@@ -37,6 +38,8 @@ class ReviewPaneWidget(QWidget):
         self._prediction: Prediction | None = None
         self._rel_path: str | None = None
         self._settled = False
+        self._verified: dict[int, ReviewDecision] = {}
+        self._verified_empty = False
 
         self.title = QLabel(self.tr("No image selected"), self)
         self.title.setObjectName("reviewTitle")
@@ -118,6 +121,7 @@ class ReviewPaneWidget(QWidget):
         self._rel_path = rel_path
         self._prediction = prediction
         self._settled = False
+        self._verified, self._verified_empty = {}, False
         self.title.setText(rel_path.rsplit("/", 1)[-1] if rel_path else self.tr("No image selected"))
         self.title.setToolTip(rel_path or "")
         self.position.setText(position)
@@ -146,6 +150,16 @@ class ReviewPaneWidget(QWidget):
         self.date_label.setText(meta.datetime or self.tr("unknown"))
         camera = " ".join(x for x in (meta.make, meta.model) if x)
         self.camera_label.setText(camera or self.tr("unknown"))
+
+    def set_verified(self, decisions: dict[int, ReviewDecision], empty: bool = False) -> None:
+        """A person's decisions on the shown file (detection index → decision; ``empty``: whole file)."""
+        self._verified, self._verified_empty = dict(decisions), empty
+        self._refresh_detections()
+
+    def verified_texts(self) -> list[str]:
+        """The detection list's lines that carry a verification tick (tests)."""
+        return [self.detections.item(i).text() for i in range(self.detections.count())
+                if "✔" in self.detections.item(i).text()]
 
     def set_sequence_text(self, text: str) -> None:
         self.sequence_label.setText(text or "—")
@@ -215,15 +229,26 @@ class ReviewPaneWidget(QWidget):
             text = f"●  {label}   {self.tr('detector')} {d.confidence * 100:.0f}%"
             if d.top_label and d.top_label_confidence is not None:
                 text += f"   {d.top_label} {d.top_label_confidence * 100:.0f}%"
+            text += self._verified_suffix(p.detections.index(d))
             item = QListWidgetItem(text)
             item.setForeground(color)
             self.detections.addItem(item)
         self.canvas.set_boxes(boxes)
         self.detections.setVisible(bool(dets))
-        if dets:
+        if self._verified_empty:
+            status = self.tr("✔ verified empty by a person")
+        elif dets:
             status = self.tr("%n detection(s) shown", "", len(dets))
         else:
             status = self.tr("empty at this threshold")
         if hidden:
             status += self.tr(" (%n below threshold)", "", hidden)
         self.status_label.setText(status)
+
+    def _verified_suffix(self, index: int) -> str:
+        d = self._verified.get(index)
+        if d is None:
+            return ""
+        if d.decision == "reject":
+            return self.tr("   ✘ false detection")
+        return self.tr("   ✔ {0}").format(d.label or self.tr("verified"))

@@ -1,0 +1,148 @@
+"""Keyboard verification on REAL MegaDetector v5a results: keys only, then export and validate."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from tests.gui.conftest import LILA_DIR
+from wildlife_desktop.gui.item_models.thumbnail_model import ThumbRole
+from wildlife_desktop.gui.main_window import MainWindow
+from wildlife_desktop.pipeline.importer import import_results
+
+REF = "md_v5a_reference_output.json"
+CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+
+
+@pytest.fixture
+def lila_folder(tmp_path: Path) -> Path:
+    dst = tmp_path / "lila copy"
+    shutil.copytree(LILA_DIR, dst)
+    dst.chmod(0o755)  # the shared samples are read-only; copies keep that mode
+    import_results(dst, dst / REF)
+    return dst
+
+
+def _focus(win: QWidget) -> QWidget:
+    return QApplication.focusWidget() or win
+
+
+def _press(qtbot: QtBot, win: QWidget, key: Qt.Key | str,
+           mods: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    """A key press where the keyboard focus is, like a person's."""
+    qtbot.keyClick(_focus(win), key, mods)
+
+
+def open_verify(qtbot: QtBot, folder: Path) -> MainWindow:
+    QSettings().setValue("review/reviewer", "tester")
+    QSettings().setValue("review/quick_labels", ["zebra", "impala", "bird"])
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1366, 768)
+    win.show()
+    win.activateWindow()
+    qtbot.waitExposed(win)
+    win.open_folder(folder)
+    qtbot.waitUntil(lambda: win.folder == folder and win._results_loaded, timeout=15_000)
+    _press(qtbot, win, Qt.Key.Key_F2)
+    qtbot.waitUntil(lambda: win.verify.session is not None and win.verify.isVisible(), timeout=5_000)
+    qtbot.waitUntil(lambda: win.verify.crop_view.key == win.verify.current_key(), timeout=10_000)
+    return win
+
+
+def _md_verified(md: dict) -> dict[tuple[str, tuple[float, ...]], str | None]:
+    names = md.get("classification_categories", {})
+    return {(im["file"], tuple(d["bbox"])): (names[d["classifications"][0][0]] if d.get("classifications") else None)
+            for im in md["images"] for d in im["detections"] or () if d.get("verified")}
+
+
+def test_scripted_keyboard_session_then_export(qtbot: QtBot, lila_folder: Path) -> None:
+    win = open_verify(qtbot, lila_folder)
+    page = win.verify
+    s = page.session
+    assert s is not None and s.reviewer == "tester" and s.quick_labels()[:2] == ("zebra", "impala")
+    assert QApplication.focusWidget() is page
+    picked = []
+
+    def decide(key: Qt.Key | str, mods: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+        picked.append(s.current)
+        _press(qtbot, win, key, mods)
+
+    decide(Qt.Key.Key_Return)  # accept
+    decide("X")  # false detection
+    picked.append(s.current)
+    _press(qtbot, win, "R")  # relabel: type-ahead
+    assert page.label_popup.isVisible() and QApplication.focusWidget() is page.label_popup.edit
+    qtbot.keyClicks(_focus(win), "imp")
+    assert page.label_popup.choices()[0] == "impala"
+    _press(qtbot, win, Qt.Key.Key_Return)
+    assert not page.label_popup.isVisible() and QApplication.focusWidget() is page
+    decide("1")  # quick label 1 = zebra
+    zebra = picked[-1]
+    _press(qtbot, win, "Z", CTRL)  # undo the zebra
+    assert s.decision_for(zebra) is None and s.current == zebra
+    _press(qtbot, win, "Z", CTRL | SHIFT)  # redo it
+    assert s.decision_for(zebra) is not None
+    decide("U")  # unknown
+
+    a, x, r, q, u = picked
+    assert len({it.detection_id for it in picked}) == 5
+    got = {d.detection_id: (d.decision, d.label) for d in s.decisions()}
+    assert got == {a.detection_id: ("accept", a.detection.top_label or ""), x.detection_id: ("reject", ""),
+                   r.detection_id: ("relabel", "impala"), q.detection_id: ("relabel", "zebra"),
+                   u.detection_id: ("unknown", "unknown")}
+    assert {d.reviewer for d in s.decisions()} == {"tester"}
+
+    # the grid's "reviewed" badge and filter follow the decisions
+    reviewed = {it.file for it in picked}
+    rows = {win.model.data(win.model.index(i), ThumbRole.MEDIA).rel_path:
+            win.model.data(win.model.index(i), ThumbRole.REVIEWED) for i in range(win.model.rowCount())}
+    assert {rel for rel, flag in rows.items() if flag} == reviewed
+
+    with qtbot.waitSignal(win.controller.sig_exported, timeout=20_000):
+        win.export_action.trigger()
+    md = json.loads((lila_folder / "recognitions.json").read_text(encoding="utf-8"))
+    coco = json.loads((lila_folder / "coco_cameratraps.json").read_text(encoding="utf-8"))
+    table = list(csv.DictReader((lila_folder / "detections.csv").read_text(encoding="utf-8-sig").splitlines()))
+
+    def box(it: object) -> tuple[str, tuple[float, ...]]:
+        return (it.file, tuple(round(v, 4) for v in it.detection.bbox.as_list()))  # type: ignore[attr-defined]
+
+    assert _md_verified(md) == {box(a): None, box(r): "impala", box(q): "zebra", box(u): "unknown"}
+    md_boxes = {(im["file"], tuple(d["bbox"])) for im in md["images"] for d in im["detections"] or ()}
+    assert box(x) not in md_boxes
+    ref_total = sum(len(im.get("detections") or ()) for im in json.loads((lila_folder / REF).read_text())["images"])
+    assert len(md_boxes) == ref_total - 1
+    cats = {c["id"]: c["name"] for c in coco["categories"]}
+    coco_verified = {an["detection_id"]: cats[an["category_id"]] for an in coco["annotations"] if an.get("verified")}
+    assert coco_verified == {a.detection_id: "animal", r.detection_id: "impala", q.detection_id: "zebra",
+                             u.detection_id: "unknown"}
+    assert x.detection_id not in {an.get("detection_id") for an in coco["annotations"]}
+    assert {row["detection_id"]: row["label"] for row in table if row["verified"] == "true"} == {
+        a.detection_id: "", r.detection_id: "impala", q.detection_id: "zebra", u.detection_id: "unknown"}
+
+    from megadetector.postprocessing.validate_batch_results import (
+        ValidateBatchResultsOptions,
+        validate_batch_results,
+    )
+
+    o = ValidateBatchResultsOptions()
+    o.check_image_existence = True
+    o.relative_path_base = str(lila_folder)
+    vr = validate_batch_results(str(lila_folder / "recognitions.json"), o)["validation_results"]
+    assert vr["errors"] == [] and vr["warnings"] == [], vr
+
+    # back in Browse, the review pane ticks the verified boxes of a decided file
+    _press(qtbot, win, Qt.Key.Key_F3)
+    assert win.stack.currentWidget() is win.splitter
+    win.grid.select_row(win.model.row_of(r.file))
+    qtbot.waitUntil(lambda: win.review.current_rel_path() == r.file, timeout=5_000)
+    assert any("impala" in t for t in win.review.verified_texts())

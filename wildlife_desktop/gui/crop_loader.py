@@ -1,0 +1,155 @@
+"""Off-thread crop decoding with prefetch for the Verify page.
+
+Threading contract: :class:`CropLoader` lives on the GUI thread. Each request decodes the full
+image through ``pipeline.images.load_image`` on the global pool, cuts the padded box and
+scales a small copy of the whole frame, all as ``QImage`` (safe off the GUI thread); results
+come back through :func:`workers.run_in_pool` on the GUI thread, where ``sig_ready(key)`` is
+emitted. A generation counter drops results of a folder the user already left. The cache is a
+small LRU, so the page can prefetch the next crops and step back without decoding again.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from PySide6.QtCore import QObject, QRect, Qt, Signal
+from PySide6.QtGui import QImage
+
+from ..core.records import BBox
+from .image_io import array_to_qimage
+
+#: Padding around the box, as a fraction of its size on each side (context helps identification).
+CROP_PAD: Final = 0.15
+CROP_MIN_PX: Final = 48
+CROP_MAX_SIDE: Final = 1400
+FRAME_MAX_SIDE: Final = 800
+THUMB_SIDE: Final = 200
+CACHE_SIZE: Final = 24
+
+
+@dataclass(frozen=True)
+class CropImages:
+    """What the Verify page shows for one detection. ``error`` is set when decoding failed."""
+
+    crop: QImage | None
+    frame: QImage | None
+    error: str = ""
+
+
+def padded_rect(bbox: BBox, width: int, height: int, pad: float = CROP_PAD) -> QRect:
+    """Pixel rectangle of ``bbox`` grown by ``pad`` on each side, clipped to the image."""
+    x, y, w, h = bbox.to_pixels(width, height)
+    px, py = max(w * pad, (CROP_MIN_PX - w) / 2), max(h * pad, (CROP_MIN_PX - h) / 2)
+    x0, y0 = max(0, int(x - px)), max(0, int(y - py))
+    x1, y1 = min(width, int(x + w + px + 0.999)), min(height, int(y + h + py + 0.999))
+    return QRect(x0, y0, max(1, x1 - x0), max(1, y1 - y0))
+
+
+def _fit(img: QImage, side: int) -> QImage:
+    if max(img.width(), img.height()) <= side:
+        return img
+    return img.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+
+
+def decode_crop(path: Path, bbox: BBox) -> CropImages:
+    """Decode ``path`` and cut ``bbox`` (runs on a pool thread; no QPixmap here)."""
+    from ..core.errors import ImageReadError
+    from ..pipeline.images import load_image
+
+    try:
+        decoded = load_image(path)
+    except ImageReadError as exc:
+        return CropImages(None, None, str(exc))
+    full = array_to_qimage(decoded.array)
+    crop = full.copy(padded_rect(bbox, full.width(), full.height()))
+    return CropImages(_fit(crop, CROP_MAX_SIDE), _fit(full, FRAME_MAX_SIDE))
+
+
+def decode_thumbnail(path: Path) -> QImage | None:
+    from ..pipeline.images import thumbnail_bytes
+
+    try:
+        img = QImage.fromData(thumbnail_bytes(path, THUMB_SIDE))
+    except Exception:  # noqa: BLE001 - a broken neighbour frame is just not shown
+        return None
+    return None if img.isNull() else img
+
+
+class CropLoader(QObject):
+    """Decodes crops and sequence thumbnails off the GUI thread; see the module docstring."""
+
+    sig_ready = Signal(str)  # cache key of a crop
+    sig_thumbnail_ready = Signal(str)  # rel_path of a sequence thumbnail
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.folder: Path | None = None
+        self._generation = 0
+        self._crops: OrderedDict[str, CropImages] = OrderedDict()
+        self._thumbs: OrderedDict[str, QImage | None] = OrderedDict()
+        self._in_flight: set[str] = set()
+
+    def set_folder(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._generation += 1
+        self._crops.clear()
+        self._thumbs.clear()
+        self._in_flight.clear()
+
+    def get(self, key: str) -> CropImages | None:
+        hit = self._crops.get(key)
+        if hit is not None:
+            self._crops.move_to_end(key)
+        return hit
+
+    def thumbnail(self, rel_path: str) -> QImage | None:
+        return self._thumbs.get(rel_path)
+
+    def is_loading(self, key: str) -> bool:
+        return key in self._in_flight
+
+    def request(self, key: str, rel_path: str, bbox: BBox) -> None:
+        """Decode the crop of ``bbox`` in ``rel_path`` unless cached or already on its way."""
+        from .workers import run_in_pool
+
+        if self.folder is None or key in self._crops or key in self._in_flight:
+            return
+        self._in_flight.add(key)
+        gen, path = self._generation, self.folder / rel_path
+
+        def done(images: CropImages) -> None:
+            if gen != self._generation:
+                return
+            self._in_flight.discard(key)
+            self._crops[key] = images
+            while len(self._crops) > CACHE_SIZE:
+                self._crops.popitem(last=False)
+            self.sig_ready.emit(key)
+
+        def failed(exc: BaseException) -> None:
+            done(CropImages(None, None, str(exc)))
+
+        run_in_pool(lambda: decode_crop(path, bbox), done, failed, self)
+
+    def request_thumbnail(self, rel_path: str) -> None:
+        from .workers import run_in_pool
+
+        tkey = "thumb:" + rel_path
+        if self.folder is None or rel_path in self._thumbs or tkey in self._in_flight:
+            return
+        self._in_flight.add(tkey)
+        gen, path = self._generation, self.folder / rel_path
+
+        def done(img: QImage | None) -> None:
+            if gen != self._generation:
+                return
+            self._in_flight.discard(tkey)
+            self._thumbs[rel_path] = img
+            while len(self._thumbs) > CACHE_SIZE * 2:
+                self._thumbs.popitem(last=False)
+            self.sig_thumbnail_ready.emit(rel_path)
+
+        run_in_pool(lambda: decode_thumbnail(path), done, lambda _e: done(None), self)

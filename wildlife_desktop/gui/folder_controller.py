@@ -1,0 +1,132 @@
+"""Opening a folder, loading/importing its results, exporting, and making its review session.
+
+Threading contract: a GUI-thread QObject; the slow parts (scan, import, load, export) run on
+the global pool through :func:`workers.run_in_pool` and report back by signals on the GUI
+thread. A result for a folder the user already left is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from ..core.paths import AppPaths
+from .view_state import Thresholds
+from .workers import run_in_pool
+
+
+class FolderController(QObject):
+    """Signals: ``sig_scanned(list[MediaFile])``, ``sig_results_loaded(bool imported)``,
+    ``sig_exported(tuple[Path, ...])``, ``sig_failed(str)``."""
+
+    sig_scanned = Signal(list)
+    sig_results_loaded = Signal(bool)
+    sig_exported = Signal(tuple)
+    sig_failed = Signal(str)
+
+    def __init__(self, paths: AppPaths, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.paths = paths
+        self.folder: Path | None = None
+        self.results: Any = None  # pipeline.results.FolderResults of the open folder
+        self.sequences: dict[str, Any] = {}
+        self.decisions: tuple[Any, ...] = ()  # formats.decisions history of the open folder
+        self.results_loaded = False
+
+    def open(self, folder: Path, import_json: Path | None = None) -> None:
+        """Scan ``folder`` off the GUI thread, then load (or first import) its results."""
+        from ..pipeline.scan import scan_folder
+
+        folder = Path(folder)
+        self.folder, self.results, self.sequences, self.decisions = folder, None, {}, ()
+        self.results_loaded = False
+
+        def done(scan: Any) -> None:
+            if folder == self.folder:
+                self.sig_scanned.emit(list(scan.files))
+                self.load_results(import_json)
+
+        run_in_pool(lambda: scan_folder(folder), done, self._on_error, self)
+
+    def load_results(self, import_json: Path | None = None) -> None:
+        from ..formats.decisions import load_decisions
+        from ..pipeline.importer import import_results
+        from ..pipeline.journal import STATE_DIRNAME
+        from ..pipeline.results import load_results
+        from ..pipeline.sequences import assign_sequences
+
+        folder, paths = self.folder, self.paths
+        if folder is None:
+            return
+
+        def work() -> tuple[Any, dict[str, Any], tuple[Any, ...]]:
+            res = import_results(folder, import_json, paths).results if import_json is not None \
+                else load_results(folder, paths)
+            if res is None:
+                return None, {}, ()
+            seqs = assign_sequences((r, p.meta.datetime) for r, p in res.predictions.items())
+            return res, seqs, load_decisions(res.output_dir / STATE_DIRNAME)
+
+        def done(out: tuple[Any, dict[str, Any], tuple[Any, ...]]) -> None:
+            if folder == self.folder:
+                self.results, self.sequences, self.decisions = out
+                self.results_loaded = True
+                self.sig_results_loaded.emit(import_json is not None)
+
+        run_in_pool(work, done, self._on_error, self)
+
+    def typical_threshold(self) -> float | None:
+        """The detector's usual display threshold (from the model pack), when results are loaded."""
+        layer = getattr(self.results, "layer", None)
+        value = getattr(layer, "typical_threshold", None)
+        return float(value) if value is not None else None
+
+    def reviewed_files(self) -> set[str]:
+        """Files with at least one effective decision (the grid's "reviewed" badge and filter)."""
+        from ..formats.decisions import latest_decisions
+
+        return {d.file for d in latest_decisions(self.decisions).values()}
+
+    def make_session(self, reviewer: str, *, accept: float, ignore: float, labels: tuple[str, ...] = (),
+                     quick_labels: tuple[str, ...] | None = None,
+                     clock: Callable[[], float] | None = None) -> Any:
+        """A ``ReviewSession`` over the loaded results (None without results)."""
+        from ..review.queue import QueueThresholds
+        from ..review.session import ReviewSession
+
+        if self.results is None:
+            return None
+        layer = getattr(self.results, "layer", None)
+        all_labels = tuple(dict.fromkeys((*(getattr(layer, "classifier_labels", ()) or ()), *labels,
+                                          *(quick_labels or ()))))
+        extra: dict[str, Any] = {} if clock is None else {"clock": clock}
+        return ReviewSession.from_results(self.results, reviewer=reviewer, sequences=self.sequences,
+                                          thresholds=QueueThresholds(accept=accept, ignore=ignore),
+                                          labels=all_labels, quick_labels=quick_labels, **extra)
+
+    def export(self, thresholds: Thresholds) -> None:
+        """Rewrite the three sidecars (decisions merged by ``export_folder``) off the GUI thread."""
+        from ..pipeline.results import export_folder
+
+        folder, paths = self.folder, self.paths
+        if folder is None:
+            return
+        run_in_pool(lambda: export_folder(folder, detection_threshold=thresholds.detection,
+                                          classification_threshold=thresholds.classification, paths=paths),
+                    lambda out: self.sig_exported.emit(tuple(out)), self._on_error, self)
+
+    def verified_for(self, rel_path: str, prediction: Any) -> tuple[dict[int, Any], bool]:
+        """Effective decisions per detection index of one file, and whether it is verified empty."""
+        from ..formats.bundle import detection_id
+        from ..formats.decisions import latest_decisions, match_file
+
+        mine = [d for d in latest_decisions(self.decisions).values() if d.file == rel_path]
+        if prediction is None or not mine:
+            return {}, False
+        return match_file(prediction, [detection_id(rel_path, d) for d in prediction.detections], mine)
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.sig_failed.emit(str(exc))

@@ -1,0 +1,109 @@
+"""Filters of the Verify queue (class, folder/camera, dates) and the accept threshold."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+
+from ...review.queue import QueueFilter, QueueItem
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class VerifyFilterBarWidget(QWidget):
+    """``sig_filter_changed(QueueFilter)``; ``sig_accept_changed(float)`` when "ask below" changes.
+
+    The controls take focus only by click, so the review keys keep working; the page takes the
+    focus back after each change.
+    """
+
+    sig_filter_changed = Signal(object)
+    sig_accept_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.class_combo = QComboBox(self)
+        self.place_combo = QComboBox(self)
+        self.date_from = QLineEdit(self)
+        self.date_to = QLineEdit(self)
+        for e, ph in ((self.date_from, self.tr("from YYYY-MM-DD")), (self.date_to, self.tr("to YYYY-MM-DD"))):
+            e.setPlaceholderText(ph)
+            e.setMaximumWidth(e.fontMetrics().horizontalAdvance("from YYYY-MM-DD") + 16)
+            e.editingFinished.connect(self._on_control_changed)
+        self.accept_spin = QDoubleSpinBox(self)
+        self.accept_spin.setRange(0.0, 100.0)
+        self.accept_spin.setDecimals(0)
+        self.accept_spin.setSuffix(" %")
+        self.accept_spin.setToolTip(self.tr("Detections the model is at least this sure about are accepted "
+                                            "without asking you"))
+        for w in (self.class_combo, self.place_combo, self.date_from, self.date_to, self.accept_spin):
+            w.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.class_combo.currentIndexChanged.connect(self._on_control_changed)
+        self.place_combo.currentIndexChanged.connect(self._on_control_changed)
+        self.accept_spin.editingFinished.connect(self._on_accept_spin_finished)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(QLabel(self.tr("Class"), self))
+        lay.addWidget(self.class_combo)
+        lay.addWidget(QLabel(self.tr("Place"), self))
+        lay.addWidget(self.place_combo)
+        lay.addWidget(QLabel(self.tr("Date"), self))
+        lay.addWidget(self.date_from)
+        lay.addWidget(self.date_to)
+        lay.addStretch(1)
+        lay.addWidget(QLabel(self.tr("Ask me below"), self))
+        lay.addWidget(self.accept_spin)
+        self._accept = 0.98
+        self._quiet = False
+
+    def set_items(self, items: Iterable[QueueItem], accept: float) -> None:
+        """Fill the choices from the (unfiltered) queue; keeps nothing selected."""
+        items = list(items)
+        self._quiet = True
+        try:
+            self.class_combo.clear()
+            self.class_combo.addItem(self.tr("All classes"), "")
+            for label in sorted({it.model_label for it in items}):
+                self.class_combo.addItem(label, label)
+            self.place_combo.clear()
+            self.place_combo.addItem(self.tr("All places"), None)
+            for loc in sorted({it.location for it in items if it.location}):
+                self.place_combo.addItem(self.tr("camera {0}").format(loc), ("location", loc))
+            for folder in sorted({it.folder for it in items if it.folder}):
+                self.place_combo.addItem(self.tr("folder {0}").format(folder), ("folder", folder))
+            self.date_from.clear()
+            self.date_to.clear()
+            self.set_accept(accept)
+        finally:
+            self._quiet = False
+
+    def set_accept(self, accept: float) -> None:
+        self._accept = accept
+        self.accept_spin.blockSignals(True)
+        self.accept_spin.setValue(round(accept * 100))
+        self.accept_spin.blockSignals(False)
+
+    def current_filter(self) -> QueueFilter:
+        label = self.class_combo.currentData() or ""
+        place = self.place_combo.currentData()
+        d0, d1 = self.date_from.text().strip(), self.date_to.text().strip()
+        return QueueFilter(
+            labels=frozenset({label}) if label else frozenset(),
+            folder=place[1] if place and place[0] == "folder" else "",
+            location=place[1] if place and place[0] == "location" else "",
+            date_from=d0 if _DATE.match(d0) else "",
+            date_to=d1 if _DATE.match(d1) else "",
+        )
+
+    def _on_control_changed(self) -> None:
+        if not self._quiet:
+            self.sig_filter_changed.emit(self.current_filter())
+
+    def _on_accept_spin_finished(self) -> None:
+        value = self.accept_spin.value() / 100.0
+        if abs(value - self._accept) > 1e-9:
+            self._accept = value
+            self.sig_accept_changed.emit(value)
