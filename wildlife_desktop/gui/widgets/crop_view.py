@@ -22,7 +22,8 @@ class CropViewWidget(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(min_size or QSize(120, 90))
         self.setAutoFillBackground(True)
-        self.setBackgroundRole(QPalette.ColorRole.Base)
+        # A mid-dark neutral from the palette frames photos better than white and follows the theme.
+        self.setBackgroundRole(QPalette.ColorRole.Dark)
 
     @property
     def key(self) -> str:

@@ -44,6 +44,7 @@ class HelpOverlayWidget(QWidget):
         while self._grid.count():
             item = self._grid.takeAt(0)
             if item is not None and item.widget() is not None:
+                item.widget().hide()  # deleteLater waits for the event loop; do not paint meanwhile
                 item.widget().deleteLater()
         bold = QFont(self.font())
         bold.setBold(True)

@@ -348,7 +348,7 @@ class VerifyPageWidget(QWidget):
 
     def _place_popup(self) -> None:
         w = min(480, self.width() - 40)
-        h = min(360, self.height() - 40)
+        h = min(300, self.height() - 40)
         self.label_popup.setGeometry((self.width() - w) // 2, (self.height() - h) // 3, w, h)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
