@@ -11,7 +11,8 @@ import pytest
 
 from tests.cli.test_cli import cli
 
-torch = pytest.importorskip("torch", reason="torch not installed: pip install torch==2.13.0 (the 'train' extra)")
+torch = pytest.importorskip("torch", exc_type=ImportError,
+                            reason="torch not installed: pip install torch==2.13.0 (the 'train' extra)")
 
 from wildlife_desktop.runtime.catalogue import WeightSource, load_catalogue  # noqa: E402
 from wildlife_desktop.training.packs.build import build_pack  # noqa: E402

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-torch = pytest.importorskip("torch", reason="torch not installed: pip install torch==2.13.0 (the 'train' extra)")
+torch = pytest.importorskip("torch", exc_type=ImportError,
+                            reason="torch not installed: pip install torch==2.13.0 (the 'train' extra)")
 
 from wildlife_desktop.core.errors import ModelPackError  # noqa: E402
 from wildlife_desktop.core.paths import AppPaths  # noqa: E402
