@@ -73,5 +73,6 @@ class DecisionBarWidget(QWidget):
             else:
                 name = self._names.get(action, action.description)
             b.setVisible(bool(keys and name))
-            b.setText(f"{key_caption(keys[0]) if keys else ''}\n{name}")
+            captions = " / ".join(dict.fromkeys(key_caption(k) for k in keys[:3]))
+            b.setText(f"{captions}\n{name}")
             b.setToolTip(f"{' / '.join(keys)}: {action.description}")
