@@ -1,0 +1,148 @@
+"""Packaging inputs, checked fast (the PyInstaller build itself is too slow for the suite).
+
+``build.spec`` is executed with stand-ins for PyInstaller's spec globals, so the decisions it
+encodes (two executables, console flags, upx off, excludes, flavours, bundled packs) are
+checked without building anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import runpy
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+
+SPEC = REPO / "build.spec"
+SELFTEST = REPO / "wildlife_desktop" / "assets" / "selftest"
+
+
+class _Rec:
+    """Records the arguments of one PyInstaller spec object (Analysis, EXE, ...)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args, self.kwargs = args, kwargs
+        self.pure, self.scripts, self.binaries, self.datas = [], [], [], []
+
+
+def run_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, list[_Rec]]:
+    for k in ("WILDLIFE_BUILD_LITE", "WILDLIFE_BUNDLED_PACKS"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    hooks = types.ModuleType("PyInstaller.utils.hooks")
+    hooks.collect_submodules = lambda name, filter=None: [name]  # type: ignore[attr-defined]
+    hooks.collect_dynamic_libs = lambda name, destdir=None: []  # type: ignore[attr-defined]
+    for name in ("PyInstaller", "PyInstaller.utils"):
+        monkeypatch.setitem(sys.modules, name, sys.modules.get(name) or types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, "PyInstaller.utils.hooks", hooks)
+    made: dict[str, list[_Rec]] = {}
+
+    def factory(kind: str) -> Any:
+        def make(*args: Any, **kwargs: Any) -> _Rec:
+            rec = _Rec(*args, **kwargs)
+            made.setdefault(kind, []).append(rec)
+            return rec
+        return make
+
+    g = {k: factory(k) for k in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")}
+    g |= {"SPECPATH": str(REPO), "workpath": str(tmp_path / "work"), "__name__": "__main__"}
+    exec(compile(SPEC.read_text(encoding="utf-8"), str(SPEC), "exec"), g)
+    return made
+
+
+def test_spec_compiles() -> None:
+    compile(SPEC.read_text(encoding="utf-8"), "build.spec", "exec")
+
+
+def test_lite_build_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made = run_spec(tmp_path, monkeypatch, WILDLIFE_BUILD_LITE="1")
+    exes = {e.kwargs["name"]: e.kwargs for e in made["EXE"]}
+    assert set(exes) == {"WildlifeDesktop", "wildlife-cli"}
+    assert exes["WildlifeDesktop"]["console"] is False and exes["wildlife-cli"]["console"] is True
+    assert all(e["upx"] is False and e["exclude_binaries"] is True for e in exes.values())  # onedir
+    (coll,) = made["COLLECT"]
+    assert coll.kwargs["upx"] is False and coll.kwargs["name"] == "WildlifeDesktop"
+    gui, cli = made["Analysis"]
+    assert Path(gui.args[0][0]).name == "gui_entry.py" and Path(cli.args[0][0]).name == "cli_entry.py"
+    for a in (gui, cli):
+        assert {"torch", "wildlife_desktop.training", "tkinter"} <= set(a.kwargs["excludes"])
+        assert any(Path(h).name == "rthook_portable.py" for h in a.kwargs["runtime_hooks"])
+    assert {"PySide6", "wildlife_desktop.gui"} <= set(cli.kwargs["excludes"])
+    assert (str(REPO / "wildlife_desktop" / "assets"), "wildlife_desktop/assets") in gui.kwargs["datas"]
+    assert not any(d.startswith("models/") for _, d in gui.kwargs["datas"])
+
+
+def test_full_build_adds_a_torch_worker_only_when_torch_exists(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    made = run_spec(tmp_path, monkeypatch)
+    names = [e.kwargs["name"] for e in made["EXE"]]
+    if importlib.util.find_spec("torch") is None:
+        assert names == ["WildlifeDesktop", "wildlife-cli"]
+        return
+    assert names == ["WildlifeDesktop", "wildlife-cli", "wildlife-train-worker"]
+    worker = made["Analysis"][2]
+    assert "torch" in worker.kwargs["hiddenimports"] and "torch" not in worker.kwargs["excludes"]
+    assert "PySide6" in worker.kwargs["excludes"]
+    assert "torch" in made["Analysis"][0].kwargs["excludes"]  # never in the GUI's archive
+
+
+def test_bundled_packs_are_checked_and_shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    packs = tmp_path / "packs"
+    shutil.copytree(SELFTEST, packs / "tiny", ignore=shutil.ignore_patterns("*.jpg", "*.md"))
+    made = run_spec(tmp_path, monkeypatch, WILDLIFE_BUILD_LITE="1", WILDLIFE_BUNDLED_PACKS=str(packs))
+    shipped = sorted((Path(s).name, d) for s, d in made["Analysis"][0].kwargs["datas"] if d.startswith("models/"))
+    assert shipped == [("manifest.json", "models/tiny"), ("selftest_yolov10.onnx", "models/tiny")]
+    onnx = packs / "tiny" / "selftest_yolov10.onnx"
+    onnx.write_bytes(onnx.read_bytes() + b"x")
+    with pytest.raises(SystemExit, match="does not match its sha256"):
+        run_spec(tmp_path, monkeypatch, WILDLIFE_BUILD_LITE="1", WILDLIFE_BUNDLED_PACKS=str(packs))
+
+
+def test_packaging_files_exist() -> None:
+    for rel in ("installers/pyinstaller/rthook_portable.py", "installers/pyinstaller/rthook_ort_dlls.py",
+                "installers/windows/version_info.txt.in", "installers/windows/wildlife_desktop.iss",
+                "installers/macos/entitlements.plist", "installers/linux/AppRun", "resources/app.ico",
+                "resources/app.png"):
+        assert (REPO / rel).is_file(), rel
+    assert os.access(REPO / "installers/linux/AppRun", os.X_OK)
+    iss = (REPO / "installers/windows/wildlife_desktop.iss").read_text(encoding="utf-8")
+    assert "AppId={{E8F755F8-3241-4B11-961A-AB9644C1EA8B}" in iss and "{#VERSION}" in iss
+
+
+def test_selftest_pack_is_small_consistent_and_reproducible(tmp_path: Path) -> None:
+    man = json.loads((SELFTEST / "manifest.json").read_text(encoding="utf-8"))
+    onnx = SELFTEST / man["file"]
+    assert onnx.stat().st_size < 50_000
+    assert hashlib.sha256(onnx.read_bytes()).hexdigest() == man["sha256"]
+    assert all(p.stat().st_size < 200_000 for p in SELFTEST.glob("*.jpg"))
+    tool = runpy.run_path(str(REPO / "tools" / "make_selftest_model.py"))
+    tool["write_pack"](tmp_path)
+    assert (tmp_path / man["file"]).read_bytes() == onnx.read_bytes()
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(onnx)], cwd=REPO).returncode
+    assert ignored == 1, ".gitignore must not ignore the self-test ONNX"
+
+
+def test_portable_runtime_hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hook = str(REPO / "installers" / "pyinstaller" / "rthook_portable.py")
+    monkeypatch.delenv("WILDLIFE_DESKTOP_HOME")
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "WildlifeDesktop"))
+    runpy.run_path(hook)
+    assert "WILDLIFE_DESKTOP_HOME" not in os.environ  # installed copy: platform folders
+    (tmp_path / "portable.txt").write_text("", encoding="utf-8")
+    runpy.run_path(hook)
+    assert os.environ["WILDLIFE_DESKTOP_HOME"] == str(tmp_path / "data") and (tmp_path / "data").is_dir()
+    monkeypatch.setenv("WILDLIFE_DESKTOP_HOME", "/explicit")
+    runpy.run_path(hook)
+    assert os.environ["WILDLIFE_DESKTOP_HOME"] == "/explicit"  # an explicit home always wins
