@@ -20,12 +20,14 @@ from .workers import run_in_pool
 
 class FolderController(QObject):
     """Signals: ``sig_scanned(list[MediaFile])``, ``sig_results_loaded(bool imported)``,
-    ``sig_exported(tuple[Path, ...])``, ``sig_failed(str)``."""
+    ``sig_exported(tuple[Path, ...])``, ``sig_failed(str)``, ``sig_preview_image``/``sig_preview_meta``."""
 
     sig_scanned = Signal(list)
     sig_results_loaded = Signal(bool)
     sig_exported = Signal(tuple)
     sig_failed = Signal(str)
+    sig_preview_image = Signal(str, object, str)  # rel_path, QImage | None, error
+    sig_preview_meta = Signal(str, object)  # rel_path, MediaMeta | None
 
     def __init__(self, paths: AppPaths, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -127,6 +129,19 @@ class FolderController(QObject):
         if prediction is None or not mine:
             return {}, False
         return match_file(prediction, [detection_id(rel_path, d) for d in prediction.detections], mine)
+
+    def load_preview(self, rel_path: str, kind: str, *, with_meta: bool) -> None:
+        """Decode one file for the review pane off the GUI thread (and its EXIF when not known)."""
+        from .image_io import load_review_image, load_review_meta
+
+        if self.folder is None:
+            return
+        path = self.folder / rel_path
+        if with_meta:
+            run_in_pool(lambda: load_review_meta(path), lambda meta: self.sig_preview_meta.emit(rel_path, meta),
+                        None, self)
+        run_in_pool(lambda: load_review_image(path, kind), lambda img: self.sig_preview_image.emit(rel_path, img, ""),
+                    lambda exc: self.sig_preview_image.emit(rel_path, None, str(exc)), self)
 
     def _on_error(self, exc: BaseException) -> None:
         self.sig_failed.emit(str(exc))

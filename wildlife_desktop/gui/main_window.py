@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +11,13 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, 
 
 from ..core.paths import AppPaths
 from ..pipeline.thumbnails import ThumbnailCache
-from . import review_settings
-from .dialogs.threshold_dialog import ThresholdDialog
 from .engine import InferenceEngine
 from .folder_controller import FolderController
-from .image_io import load_review_image, load_review_meta
 from .item_models.folder_model import FolderModel
 from .item_models.thumbnail_model import ThumbnailModel
+from .run_controller import RANDOM_BANNER, RunController
 from .shortcuts import load_user_keymap
+from .verify_controller import VerifyController
 from .view_state import Thresholds
 from .widgets.folder_browser import FolderBrowserWidget
 from .widgets.review_pane import ReviewPaneWidget
@@ -27,10 +25,9 @@ from .widgets.run_panel import RunPanelWidget
 from .widgets.thumbnail_grid import ThumbnailGridWidget
 from .widgets.verify_page import VerifyPageWidget
 from .widgets.warning_banner import WarningBannerWidget
-from .workers import ThumbnailLoader, run_in_pool
+from .workers import ThumbnailLoader
 
-logger = logging.getLogger(__name__)
-RANDOM_BANNER = "random weights — benchmark only, not a detector"
+__all__ = ["RANDOM_BANNER", "MainWindow"]
 
 
 class MainWindow(QMainWindow):
@@ -41,7 +38,6 @@ class MainWindow(QMainWindow):
         self.paths = (paths or AppPaths.default()).ensure()
         self.controller = FolderController(self.paths, self)
         self._close_when_idle = False
-        self._run_base, self._run_total = 0, 0
         self.setWindowTitle(self.tr("Wildlife Desktop"))
 
         self.engine = InferenceEngine(self.paths, self)
@@ -55,6 +51,9 @@ class MainWindow(QMainWindow):
         self.models_banner = WarningBannerWidget(self)
         self.verify = VerifyPageWidget(self)
         self.verify.set_keymap(load_user_keymap(self.paths.config))
+        self.runs = RunController(self.paths, self.engine, self.controller, self.model, self.run_panel,
+                                  self.review, self.banner, self)
+        self.verifier = VerifyController(self.verify, self.controller, lambda: self.review.thresholds.detection, self)
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.folders)
@@ -110,9 +109,9 @@ class MainWindow(QMainWindow):
         self.verify_action.triggered.connect(self.show_verify)
         r = self.menuBar().addMenu(self.tr("&Review"))
         thresholds = QAction(self.tr("&Thresholds from review…"), self)
-        thresholds.triggered.connect(self._on_menu_thresholds)
+        thresholds.triggered.connect(self.verifier.show_threshold_dialog)
         reviewer = QAction(self.tr("Change &reviewer name…"), self)
-        reviewer.triggered.connect(self._on_menu_reviewer)
+        reviewer.triggered.connect(self.verifier.change_reviewer)
         for act in (self.browse_action, self.verify_action):
             bar.addAction(act)
             v.addAction(act)
@@ -126,8 +125,10 @@ class MainWindow(QMainWindow):
         self.controller.sig_exported.connect(lambda out: self.statusBar().showMessage(
             self.tr("Exported: {0}").format(", ".join(str(p) for p in out))))
         self.controller.sig_failed.connect(self.statusBar().showMessage)
-        self.verify.sig_decisions_changed.connect(self._on_verify_decisions_changed)
-        self.verify.sig_accept_threshold_changed.connect(self._on_verify_accept_threshold_changed)
+        self.controller.sig_preview_image.connect(self._on_controller_preview_image)
+        self.controller.sig_preview_meta.connect(lambda rel, meta: self.review.set_meta(meta, rel))
+        self.verifier.sig_reviewed_changed.connect(self.model.set_reviewed)
+        self.verifier.sig_status.connect(self.statusBar().showMessage)
         self.model.sig_thumbnail_wanted.connect(self._on_model_thumbnail_wanted)
         self.thumbs.sig_loaded.connect(self.model.set_thumbnail)
         self.thumbs.sig_dropped.connect(self.model.forget_requests)
@@ -135,17 +136,9 @@ class MainWindow(QMainWindow):
         self.grid.sig_current_changed.connect(self._on_grid_current_changed)
         self.review.sig_step.connect(self.grid.step)
         self.review.sig_thresholds_changed.connect(self._on_review_thresholds_changed)
-        self.run_panel.sig_start_requested.connect(self.start_run)
-        self.run_panel.sig_pause_toggled.connect(lambda p: self.engine.pause() if p else self.engine.resume())
-        self.run_panel.sig_cancel_requested.connect(self.engine.cancel)
         self.run_panel.sig_import_model_requested.connect(self._on_menu_import_model)
-        self.run_panel.sig_detector_changed.connect(lambda _id: self._update_banner())
-        self.engine.sig_running_changed.connect(self.run_panel.set_running)
-        self.engine.sig_started.connect(self._on_engine_started)
-        self.engine.sig_predictions.connect(self._on_engine_predictions)
-        self.engine.sig_progress.connect(self._on_engine_progress)
-        self.engine.sig_finished.connect(self._on_engine_finished)
-        self.engine.sig_failed.connect(self._on_engine_failed)
+        self.runs.sig_status.connect(self.statusBar().showMessage)
+        self.runs.sig_idle.connect(self._on_runs_idle)
 
     # ---- folder ------------------------------------------------------------------------
     @property
@@ -200,16 +193,14 @@ class MainWindow(QMainWindow):
             if imported:  # demo/import: land on the first detection
                 self.grid.select_row(self.model.first_row_with_detection())
             self._on_grid_current_changed(self.grid.current_rel_path() or "")
-        self.verify.set_session(None, c.folder)
+        self.verifier.close_session()
         if self.stack.currentWidget() is self.verify:
             self.show_verify()
         if c.folder is not None:
             self.folders.model.invalidate(c.folder)
-        self._update_banner()
+        self.runs.update_banner()
         if not self.engine.running:
-            n = self.model.file_count()
-            self.run_panel.set_progress(self.model.done_count(), n, None, None)
-            self.run_panel.set_status(self.tr("{0} of {1} files processed").format(self.model.done_count(), n))
+            self.runs.show_idle_progress()
 
     @Slot(str)
     def _on_model_thumbnail_wanted(self, rel_path: str) -> None:
@@ -233,96 +224,38 @@ class MainWindow(QMainWindow):
         if seq is not None:
             seq_text = self.tr("{0} of {1}  ({2})").format(seq.frame_num + 1, seq.seq_num_frames, seq.seq_id)
         self.review.set_sequence_text(seq_text)
-        path, kind = self.folder / rel_path, media.kind if media else "image"
-        if pred is None or not pred.meta.datetime:
-            run_in_pool(lambda: load_review_meta(path), lambda meta: self.review.set_meta(meta, rel_path),
-                        None, self)
-        fail = self.tr("Cannot show this file: {0}")
-        run_in_pool(lambda: load_review_image(path, kind),
-                    lambda img: self.review.set_image(rel_path, QPixmap.fromImage(img)),
-                    lambda exc: self.review.set_image(rel_path, None, fail.format(exc)), self)
+        self.controller.load_preview(rel_path, media.kind if media else "image",
+                                     with_meta=pred is None or not pred.meta.datetime)
+
+    @Slot(str, object, str)
+    def _on_controller_preview_image(self, rel_path: str, image: Any, error: str) -> None:
+        pix = QPixmap.fromImage(image) if image is not None else None
+        self.review.set_image(rel_path, pix, self.tr("Cannot show this file: {0}").format(error) if error else "")
 
     @Slot(object)
     def _on_review_thresholds_changed(self, thresholds: Thresholds) -> None:
         self.model.set_thresholds(thresholds)
         self.grid.refresh_filters()
 
-    # ---- models and runs ---------------------------------------------------------------
+    # ---- runs --------------------------------------------------------------------------
     def refresh_models(self) -> None:
-        try:
-            from ..runtime.store import ModelStore
-
-            models = ModelStore(self.paths).list()
-        except Exception as exc:  # noqa: BLE001 - a broken store must not stop the window
-            logger.warning("cannot list models: %s", exc)
-            models = []
-        self.run_panel.set_models(models)
-        self._update_banner()
-
-    def _update_banner(self) -> None:
-        random_sel = any(m.random_weights for m in self.run_panel.selected_models())
-        random_res = bool(self.results is not None and self.results.random_weights)
-        if random_res:  # what is on screen came from a twin
-            message = self.tr(RANDOM_BANNER) + self.tr(" — the boxes shown are meaningless.")
-        elif random_sel:  # the boxes shown are real (e.g. imported), but a run would not be
-            message = self.tr("The selected model has ") + self.tr(RANDOM_BANNER) + self.tr(
-                " — runs with it produce meaningless boxes.")
-        else:
-            message = ""
-        self.banner.set_message(message)
+        self.runs.refresh_models()
 
     @Slot()
     def start_run(self) -> bool:
-        from ..pipeline.job import JobConfig
+        return self.runs.start_run()
 
-        det = self.run_panel.detector_id()
-        if self.folder is None or det is None:
-            self.statusBar().showMessage(self.tr("Open a folder and install a detector first."))
-            return False
-        th = self.review.thresholds
-        cfg = JobConfig(folder=self.folder, detector_id=det, classifier_id=self.run_panel.classifier_id(),
-                        detection_threshold=th.detection, classification_threshold=th.classification,
-                        video_every_s=self.run_panel.video_every_s())
-        self.run_panel.set_progress(0, max(1, self.model.file_count()), None, None)
-        return self.engine.start(cfg)
-
-    @Slot(object)
-    def _on_engine_started(self, ev: Any) -> None:
-        self._run_base, self._run_total = ev.already_done, ev.total
-        self.run_panel.set_progress(ev.already_done, ev.total, None, None)
-        self._update_banner()
-        if ev.warnings:
-            self.statusBar().showMessage(" · ".join(ev.warnings[:2]))
-
-    @Slot(list)
     def _on_engine_predictions(self, preds: list[Any]) -> None:
-        self.model.set_predictions(preds)
-        current = self.review.current_rel_path()
-        for p in preds:
-            if p.rel_path == current:
-                self.review.set_prediction(p)
-
-    @Slot(object)
-    def _on_engine_progress(self, prog: Any) -> None:
-        self.run_panel.set_progress(self._run_base + prog.done, self._run_total, prog.rate, prog.eta_s)
-
-    @Slot(object)
-    def _on_engine_finished(self, summary: Any) -> None:
-        word = self.tr("Cancelled") if summary.cancelled else self.tr("Finished")
-        self.run_panel.set_status(self.tr("{0}: {1} processed, {2} failed, {3} with animals").format(
-            word, summary.processed, summary.failed, summary.animals))
-        if self._close_when_idle:
-            QTimer.singleShot(0, self.close)
-            return
-        self.load_results()
+        self.runs._on_engine_predictions(preds)
 
     @Slot(str)
-    def _on_engine_failed(self, text: str) -> None:
-        self.run_panel.set_status(self.tr("The run stopped with an error."))
+    def _on_runs_idle(self, error: str) -> None:
         if self._close_when_idle:
             QTimer.singleShot(0, self.close)
-            return
-        QMessageBox.critical(self, self.tr("Run failed"), text.strip().splitlines()[-1])
+        elif error:
+            QMessageBox.critical(self, self.tr("Run failed"), error)
+        else:
+            self.load_results()
 
     # ---- menu --------------------------------------------------------------------------
     @Slot()
@@ -358,63 +291,15 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.verify)
         self.browse_action.setChecked(False)
         self.verify_action.setChecked(True)
-        if self.verify.session is None and self.controller.results is not None:
-            self._open_session(self.verify.filter_bar.accept_spin.value() / 100.0 or 0.98)
+        self.verifier.ensure_session()
         self.verify.setFocus()
-
-    def _open_session(self, accept: float) -> None:
-        reviewer = review_settings.ask_reviewer(self)
-        if not reviewer:
-            self.statusBar().showMessage(self.tr("Verification needs a reviewer name."))
-            return
-        session = self.controller.make_session(
-            reviewer, accept=accept, ignore=self.review.thresholds.detection,
-            labels=review_settings.saved_labels(), quick_labels=review_settings.saved_quick_labels())
-        self.verify.set_session(session, self.controller.folder, self.controller.sequences)
-
-    @Slot()
-    def _on_verify_decisions_changed(self) -> None:
-        session = self.verify.session
-        if session is None:
-            return
-        self.controller.decisions = session.history()
-        self.model.set_reviewed(self.controller.reviewed_files())
-        review_settings.remember_labels(d.label for d in session.decisions() if d.decision == "relabel")
-
-    @Slot(float)
-    def _on_verify_accept_threshold_changed(self, accept: float) -> None:
-        """A new accept threshold rebuilds the queue (decisions are on disk; the undo stack restarts)."""
-        if self.controller.results is not None:
-            self._open_session(accept)
-
-    @Slot()
-    def _on_menu_thresholds(self) -> None:
-        current = self.verify.session.thresholds.accept if self.verify.session is not None else 0.98
-        self.threshold_dialog = ThresholdDialog(self.controller.decisions, current, self)
-        self.threshold_dialog.sig_adopted.connect(self._on_verify_accept_threshold_changed)
-        self.threshold_dialog.sig_adopted.connect(self.verify.filter_bar.set_accept)
-        self.threshold_dialog.open()
-
-    @Slot()
-    def _on_menu_reviewer(self) -> None:
-        review_settings.set_reviewer("")
-        if review_settings.ask_reviewer(self) and self.verify.session is not None:
-            self._open_session(self.verify.session.thresholds.accept)
 
     @Slot()
     def _on_menu_import_model(self) -> None:
-        from ..runtime.store import ModelStore
-
         f, _ = QFileDialog.getOpenFileName(self, self.tr("Import model pack"), str(Path.home()),
                                            self.tr("Model packs (*.zip manifest.json)"))
         if f:
-            store, src = ModelStore(self.paths), Path(f)
-            # A bare .onnx needs family and labels (CLI: models import --family); packs carry them.
-            run_in_pool(lambda: store.import_pack(src), lambda _m: self.refresh_models(), self._on_task_error, self)
-
-    def _on_task_error(self, exc: BaseException) -> None:
-        logger.error("background task failed: %s", exc)
-        self.statusBar().showMessage(str(exc))
+            self.runs.import_model_pack(Path(f))
 
     # ---- lifetime ----------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

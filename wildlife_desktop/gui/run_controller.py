@@ -1,0 +1,134 @@
+"""Model list, the random-weights banner and detection runs (the engine's signals → the widgets).
+
+Threading contract: GUI thread only; the engine emits from its worker thread and these slots
+receive the signals queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Final
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ..core.paths import AppPaths
+from .engine import InferenceEngine
+from .folder_controller import FolderController
+from .item_models.thumbnail_model import ThumbnailModel
+from .widgets.review_pane import ReviewPaneWidget
+from .widgets.run_panel import RunPanelWidget
+from .widgets.warning_banner import WarningBannerWidget
+
+logger = logging.getLogger(__name__)
+RANDOM_BANNER: Final = "random weights — benchmark only, not a detector"
+
+
+class RunController(QObject):
+    """Signals: ``sig_status(str)``, ``sig_idle(str error)`` when a run ended ("" unless it failed)."""
+
+    sig_status = Signal(str)
+    sig_idle = Signal(str)
+
+    def __init__(self, paths: AppPaths, engine: InferenceEngine, folders: FolderController, model: ThumbnailModel,
+                 run_panel: RunPanelWidget, review: ReviewPaneWidget, banner: WarningBannerWidget,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.paths, self.engine, self.folders, self.model = paths, engine, folders, model
+        self.run_panel, self.review, self.banner = run_panel, review, banner
+        self._run_base, self._run_total = 0, 0
+        engine.sig_running_changed.connect(run_panel.set_running)
+        engine.sig_started.connect(self._on_engine_started)
+        engine.sig_predictions.connect(self._on_engine_predictions)
+        engine.sig_progress.connect(self._on_engine_progress)
+        engine.sig_finished.connect(self._on_engine_finished)
+        engine.sig_failed.connect(self._on_engine_failed)
+        run_panel.sig_start_requested.connect(self.start_run)
+        run_panel.sig_pause_toggled.connect(lambda p: engine.pause() if p else engine.resume())
+        run_panel.sig_cancel_requested.connect(engine.cancel)
+        run_panel.sig_detector_changed.connect(lambda _id: self.update_banner())
+
+    def refresh_models(self) -> None:
+        try:
+            from ..runtime.store import ModelStore
+
+            models = ModelStore(self.paths).list()
+        except Exception as exc:  # noqa: BLE001 - a broken store must not stop the window
+            logger.warning("cannot list models: %s", exc)
+            models = []
+        self.run_panel.set_models(models)
+        self.update_banner()
+
+    def import_model_pack(self, pack: Path) -> None:
+        """Import a model pack off the GUI thread, then refresh the model list."""
+        from ..runtime.store import ModelStore
+        from .workers import run_in_pool
+
+        store = ModelStore(self.paths)
+        # A bare .onnx needs family and labels (CLI: models import --family); packs carry them.
+        run_in_pool(lambda: store.import_pack(pack), lambda _m: self.refresh_models(),
+                    lambda exc: self.sig_status.emit(str(exc)), self)
+
+    def update_banner(self) -> None:
+        random_sel = any(m.random_weights for m in self.run_panel.selected_models())
+        results = self.folders.results
+        if results is not None and results.random_weights:  # what is on screen came from a twin
+            message = self.tr(RANDOM_BANNER) + self.tr(" — the boxes shown are meaningless.")
+        elif random_sel:  # the boxes shown are real (e.g. imported), but a run would not be
+            message = self.tr("The selected model has ") + self.tr(RANDOM_BANNER) + self.tr(
+                " — runs with it produce meaningless boxes.")
+        else:
+            message = ""
+        self.banner.set_message(message)
+
+    def show_idle_progress(self) -> None:
+        n = self.model.file_count()
+        self.run_panel.set_progress(self.model.done_count(), n, None, None)
+        self.run_panel.set_status(self.tr("{0} of {1} files processed").format(self.model.done_count(), n))
+
+    @Slot()
+    def start_run(self) -> bool:
+        from ..pipeline.job import JobConfig
+
+        det, folder = self.run_panel.detector_id(), self.folders.folder
+        if folder is None or det is None:
+            self.sig_status.emit(self.tr("Open a folder and install a detector first."))
+            return False
+        th = self.review.thresholds
+        cfg = JobConfig(folder=folder, detector_id=det, classifier_id=self.run_panel.classifier_id(),
+                        detection_threshold=th.detection, classification_threshold=th.classification,
+                        video_every_s=self.run_panel.video_every_s())
+        self.run_panel.set_progress(0, max(1, self.model.file_count()), None, None)
+        return self.engine.start(cfg)
+
+    @Slot(object)
+    def _on_engine_started(self, ev: Any) -> None:
+        self._run_base, self._run_total = ev.already_done, ev.total
+        self.run_panel.set_progress(ev.already_done, ev.total, None, None)
+        self.update_banner()
+        if ev.warnings:
+            self.sig_status.emit(" · ".join(ev.warnings[:2]))
+
+    @Slot(list)
+    def _on_engine_predictions(self, preds: list[Any]) -> None:
+        self.model.set_predictions(preds)
+        current = self.review.current_rel_path()
+        for p in preds:
+            if p.rel_path == current:
+                self.review.set_prediction(p)
+
+    @Slot(object)
+    def _on_engine_progress(self, prog: Any) -> None:
+        self.run_panel.set_progress(self._run_base + prog.done, self._run_total, prog.rate, prog.eta_s)
+
+    @Slot(object)
+    def _on_engine_finished(self, summary: Any) -> None:
+        word = self.tr("Cancelled") if summary.cancelled else self.tr("Finished")
+        self.run_panel.set_status(self.tr("{0}: {1} processed, {2} failed, {3} with animals").format(
+            word, summary.processed, summary.failed, summary.animals))
+        self.sig_idle.emit("")
+
+    @Slot(str)
+    def _on_engine_failed(self, text: str) -> None:
+        self.run_panel.set_status(self.tr("The run stopped with an error."))
+        self.sig_idle.emit(text.strip().splitlines()[-1] if text.strip() else self.tr("unknown error"))

@@ -1,0 +1,82 @@
+"""Review sessions for the Verify page: open one per folder, follow its decisions, thresholds.
+
+Threading contract: GUI thread only; a session's methods are quick (one atomic JSON write per
+decision), so nothing here needs the pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QWidget
+
+from . import review_settings
+from .dialogs.threshold_dialog import ThresholdDialog
+from .folder_controller import FolderController
+from .widgets.verify_page import VerifyPageWidget
+
+DEFAULT_ACCEPT = 0.98
+
+
+class VerifyController(QObject):
+    """Signals: ``sig_reviewed_changed(set[str])`` (files with decisions), ``sig_status(str)``."""
+
+    sig_reviewed_changed = Signal(set)
+    sig_status = Signal(str)
+
+    def __init__(self, page: VerifyPageWidget, folders: FolderController, ignore_threshold: Callable[[], float],
+                 parent: QWidget) -> None:
+        super().__init__(parent)
+        self.page, self.folders, self._ignore, self._window = page, folders, ignore_threshold, parent
+        self.accept = DEFAULT_ACCEPT
+        self.threshold_dialog: ThresholdDialog | None = None
+        page.sig_decisions_changed.connect(self._on_page_decisions_changed)
+        page.sig_accept_threshold_changed.connect(self.set_accept_threshold)
+
+    def ensure_session(self) -> None:
+        """Open a session on the folder's results unless one is open (asks the reviewer's name once)."""
+        if self.page.session is None and self.folders.results is not None:
+            self.open_session()
+
+    def open_session(self) -> None:
+        reviewer = review_settings.ask_reviewer(self._window)
+        if not reviewer:
+            self.sig_status.emit(self.tr("Verification needs a reviewer name."))
+            return
+        session = self.folders.make_session(
+            reviewer, accept=self.accept, ignore=self._ignore(), labels=review_settings.saved_labels(),
+            quick_labels=review_settings.saved_quick_labels())
+        self.page.set_session(session, self.folders.folder, self.folders.sequences)
+
+    def close_session(self) -> None:
+        self.page.set_session(None, self.folders.folder)
+
+    @Slot(float)
+    def set_accept_threshold(self, accept: float) -> None:
+        """A new accept threshold rebuilds the queue (decisions are on disk; the undo stack restarts)."""
+        self.accept = accept
+        self.page.filter_bar.set_accept(accept)
+        if self.page.session is not None:
+            self.open_session()
+
+    @Slot()
+    def show_threshold_dialog(self) -> None:
+        self.threshold_dialog = ThresholdDialog(self.folders.decisions, self.accept, self._window)
+        self.threshold_dialog.sig_adopted.connect(self.set_accept_threshold)
+        self.threshold_dialog.open()
+
+    @Slot()
+    def change_reviewer(self) -> None:
+        review_settings.set_reviewer("")
+        if review_settings.ask_reviewer(self._window) and self.page.session is not None:
+            self.open_session()
+
+    @Slot()
+    def _on_page_decisions_changed(self) -> None:
+        session = self.page.session
+        if session is None:
+            return
+        self.folders.decisions = session.history()
+        self.sig_reviewed_changed.emit(self.folders.reviewed_files())
+        review_settings.remember_labels(d.label for d in session.decisions() if d.decision == "relabel")
