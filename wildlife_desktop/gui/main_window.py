@@ -84,40 +84,30 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geo)
 
     def _build_menus(self) -> None:
-        m = self.menuBar().addMenu(self.tr("&File"))
-        for text, key, slot in ((self.tr("&Open folder…"), QKeySequence.StandardKey.Open, self._on_menu_open),
-                                (self.tr("&Import results…"), None, self._on_menu_import_results),
-                                (self.tr("&Export sidecars and CSV"), "Ctrl+E", self._on_menu_export),
-                                (self.tr("Import &model pack…"), None, self._on_menu_import_model),
-                                (self.tr("&Quit"), QKeySequence.StandardKey.Quit, self.close)):
-            act = QAction(text, self)
+        def action(text: str, slot: Any, key: Any = None, *, checkable: bool = False) -> QAction:
+            act = QAction(text, self, checkable=checkable)
             if key is not None:
                 act.setShortcut(QKeySequence(key))
             act.triggered.connect(slot)
-            m.addAction(act)
-        self.export_action = m.actions()[2]
+            return act
+
+        m = self.menuBar().addMenu(self.tr("&File"))
+        self.export_action = action(self.tr("&Export sidecars and CSV"), self._on_menu_export, "Ctrl+E")
+        m.addActions([action(self.tr("&Open folder…"), self._on_menu_open, QKeySequence.StandardKey.Open),
+                      action(self.tr("&Import results…"), self._on_menu_import_results), self.export_action,
+                      action(self.tr("Import &model pack…"), self._on_menu_import_model),
+                      action(self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit)])
+        self.browse_action = action(self.tr("Browse (F3)"), self.show_browse, "F3", checkable=True)
+        self.verify_action = action(self.tr("Verify (F2)"), self.show_verify, "F2", checkable=True)
+        self.browse_action.setChecked(True)
+        thresholds = action(self.tr("&Thresholds from review…"), self.verifier.show_threshold_dialog)
         v = self.menuBar().addMenu(self.tr("&View"))
-        fit = QAction(self.tr("&Fit image"), self)
-        fit.triggered.connect(self.review.canvas.fit)
-        v.addAction(fit)
+        v.addActions([action(self.tr("&Fit image"), self.review.canvas.fit), self.browse_action, self.verify_action])
+        self.menuBar().addMenu(self.tr("&Review")).addActions([
+            self.verify_action, thresholds, action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer)])
         bar = self.addToolBar(self.tr("Mode"))
         bar.setObjectName("modeToolbar")
-        self.browse_action = QAction(self.tr("Browse (F3)"), self, shortcut=QKeySequence("F3"), checkable=True)
-        self.verify_action = QAction(self.tr("Verify (F2)"), self, shortcut=QKeySequence("F2"), checkable=True)
-        self.browse_action.setChecked(True)
-        self.browse_action.triggered.connect(self.show_browse)
-        self.verify_action.triggered.connect(self.show_verify)
-        r = self.menuBar().addMenu(self.tr("&Review"))
-        thresholds = QAction(self.tr("&Thresholds from review…"), self)
-        thresholds.triggered.connect(self.verifier.show_threshold_dialog)
-        reviewer = QAction(self.tr("Change &reviewer name…"), self)
-        reviewer.triggered.connect(self.verifier.change_reviewer)
-        for act in (self.browse_action, self.verify_action):
-            bar.addAction(act)
-            v.addAction(act)
-        for act in (self.verify_action, thresholds, reviewer):
-            r.addAction(act)
-        bar.addAction(thresholds)
+        bar.addActions([self.browse_action, self.verify_action, thresholds])
 
     def _wire(self) -> None:
         self.controller.sig_scanned.connect(self._on_controller_scanned)
