@@ -115,3 +115,15 @@ def test_next_crop_is_prefetched_and_shown_at_once(qtbot: QtBot, lila_folder: Pa
         assert page.current_key() == item_key(nxt[0])
         assert page.crop_view.key == item_key(nxt[0]) and page.crop_view.has_image()
         assert page.frame_view.key == item_key(nxt[0])
+
+
+def test_sequence_neighbours_are_listed(qtbot: QtBot, tmp_path: Path) -> None:
+    from wildlife_desktop.pipeline.sequences import assign_sequences
+
+    session = _synthetic_session(tmp_path, 4, [0.0])
+    times = {f"cam/img_{i:03d}.jpg": f"2024-05-01 10:00:{i * 5:02d}" for i in range(4)}
+    seqs = assign_sequences(times.items())
+    page = _page(qtbot)
+    page.set_session(session, tmp_path, seqs)
+    assert page.sequence_strip.frame_paths() == sorted(times)
+    assert "of 4" in page.sequence_label.text()

@@ -16,7 +16,7 @@ from .folder_controller import FolderController
 from .item_models.folder_model import FolderModel
 from .item_models.thumbnail_model import ThumbnailModel
 from .run_controller import RANDOM_BANNER, RunController
-from .shortcuts import load_user_keymap
+from .shortcuts import keymap_path, load_user_keymap
 from .verify_controller import VerifyController
 from .view_state import Thresholds
 from .widgets.folder_browser import FolderBrowserWidget
@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
         self.models_banner = WarningBannerWidget(self)
         self.verify = VerifyPageWidget(self)
         self.verify.set_keymap(load_user_keymap(self.paths.config))
+        self.verify.help_overlay.set_footer(self.tr("Rebind keys in {0}").format(keymap_path(self.paths.config)))
         self.runs = RunController(self.paths, self.engine, self.controller, self.model, self.run_panel,
                                   self.review, self.banner, self)
         self.verifier = VerifyController(self.verify, self.controller, lambda: self.review.thresholds.detection, self)

@@ -30,11 +30,18 @@ class HelpOverlayWidget(QWidget):
         inner.setContentsMargins(24, 16, 24, 16)
         inner.addWidget(title)
         inner.addLayout(self._grid)
+        self.footer = QLabel(self.panel)
+        self.footer.setWordWrap(True)
+        inner.addWidget(self.footer)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         outer.addWidget(self.panel, 0, Qt.AlignmentFlag.AlignHCenter)
         outer.addStretch(1)
         self.hide()
+
+    def set_footer(self, text: str) -> None:
+        self.footer.setText(text)
+        self.footer.setVisible(bool(text))
 
     def rows(self) -> list[tuple[str, str]]:
         return list(self._rows)
