@@ -39,6 +39,12 @@ def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("WILDLIFE_DESKTOP_HOME", str(home))
     monkeypatch.setenv("HOME", str(tmp_path / "user_home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user_home" / ".config"))
+    # Qt resolves the QSettings location once per process, so HOME alone does not isolate it:
+    # point the INI user scope at this test's tmp dir (reviewer name, labels, geometry).
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
     yield home
 
 
