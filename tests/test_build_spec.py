@@ -74,8 +74,10 @@ def test_lite_build_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert coll.kwargs["upx"] is False and coll.kwargs["name"] == "WildlifeDesktop"
     gui, cli = made["Analysis"]
     assert Path(gui.args[0][0]).name == "gui_entry.py" and Path(cli.args[0][0]).name == "cli_entry.py"
+    assert "wildlife_desktop.training" in gui.kwargs["excludes"]
+    assert "wildlife_desktop.training.packs.cli_build" in cli.kwargs["hiddenimports"]  # clear "needs torch" error
     for a in (gui, cli):
-        assert {"torch", "wildlife_desktop.training", "tkinter"} <= set(a.kwargs["excludes"])
+        assert {"torch", "torchvision", "tkinter"} <= set(a.kwargs["excludes"])
         assert any(Path(h).name == "rthook_portable.py" for h in a.kwargs["runtime_hooks"])
     assert {"PySide6", "wildlife_desktop.gui"} <= set(cli.kwargs["excludes"])
     assert (str(REPO / "wildlife_desktop" / "assets"), "wildlife_desktop/assets") in gui.kwargs["datas"]
