@@ -148,3 +148,24 @@ def test_portable_runtime_hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("WILDLIFE_DESKTOP_HOME", "/explicit")
     runpy.run_path(hook)
     assert os.environ["WILDLIFE_DESKTOP_HOME"] == "/explicit"  # an explicit home always wins
+
+
+def test_windows_version_resource_template_evaluates() -> None:
+    """PyInstaller evals this text with its versioninfo classes (loadable on Windows only): stand-ins here."""
+    text = (REPO / "installers/windows/version_info.txt.in").read_text(encoding="utf-8")
+    text = text.replace("{version_tuple}", repr((0, 1, 0, 0))).replace("{version}", "0.1.0")
+    names = ("VSVersionInfo", "FixedFileInfo", "StringFileInfo", "StringTable", "StringStruct", "VarFileInfo",
+             "VarStruct")
+    made: dict[str, list[Any]] = {}
+
+    def stand_in(name: str) -> Any:
+        def make(*args: Any, **kwargs: Any) -> tuple[str, Any, Any]:
+            made.setdefault(name, []).append((args, kwargs))
+            return name, args, kwargs
+        return make
+
+    eval(text, {n: stand_in(n) for n in names})  # noqa: S307 - the template is ours
+    assert made["FixedFileInfo"][0][1]["filevers"] == (0, 1, 0, 0)
+    strings = {a[0]: a[1] for a, _ in made["StringStruct"]}
+    assert strings["FileVersion"] == strings["ProductVersion"] == "0.1.0"
+    assert strings["OriginalFilename"] == "WildlifeDesktop.exe"
