@@ -516,6 +516,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("exifread").setLevel(logging.ERROR)  # "PNG file does not have exif data" is not news
     paths = AppPaths.default()
+    from .runtime.bundled import ensure_bundled
+
+    ensure_bundled(paths)  # model packs shipped inside the installer (no-op from source)
     try:
         return int(args.func(args, paths) or 0)
     except WildlifeError as exc:

@@ -51,6 +51,9 @@ def _excepthook(etype: type[BaseException], value: BaseException, tb: TracebackT
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     paths = AppPaths.default().ensure()
+    from ..runtime.bundled import ensure_bundled
+
+    ensure_bundled(paths)  # model packs shipped inside the installer; never raises
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     QCoreApplication.setOrganizationName("WildlifeDesktop")
     QCoreApplication.setApplicationName("WildlifeDesktop")
