@@ -205,14 +205,19 @@ def run_job(
                                   video_max_frames=config.video_max_frames)
             meter = RateMeter(len(todo))
             last_ckpt = time.monotonic()
+            interval = config.checkpoint_s
             for f, pred in _iter_predict(ws.folder, todo, detector, classifier, opts, config, cancel):
                 journal.append(f.key, pred)
                 done[f.rel_path] = pred
                 processed += 1
                 yield FileProcessed(pred, meter.update(processed, f.rel_path))
-                if time.monotonic() - last_ckpt >= config.checkpoint_s:
+                if time.monotonic() - last_ckpt >= interval:
+                    last_ckpt_start = time.monotonic()
                     journal.sync()
                     sidecars = checkpoint()
+                    # On a huge folder rewriting the sidecars takes a while: spend at most ~10 %
+                    # of the run on it (the journal already makes every file safe).
+                    interval = max(config.checkpoint_s, 10 * (time.monotonic() - last_ckpt_start))
                     last_ckpt = time.monotonic()
                     yield SidecarsWritten(sidecars)
     except Cancelled:
