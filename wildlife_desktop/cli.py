@@ -395,7 +395,7 @@ def cmd_benchmark(args: argparse.Namespace, paths: AppPaths) -> int:
         _emit("benchmark", res)
         return 0
     print(f"{res.images_per_s:.2f} images/s on {res.sample} sample images of {args.folder}; "
-          f"{res.n_images} images -> about {_fmt_eta(res.eta_s)} (h:mm:ss)")
+          f"{res.n_images} images in the folder -> about {_fmt_eta(res.eta_s)}")
     if res.n_videos:
         print(f"  plus {res.n_videos} videos (not included in the estimate)")
     if res.random_weights:
