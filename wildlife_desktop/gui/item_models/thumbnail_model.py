@@ -2,7 +2,10 @@
 
 Filtering and sorting are done here with Python's ``sorted(key=...)`` over an index list
 instead of a ``QSortFilterProxyModel``: a proxy calls ``lessThan`` through Python ~1.7M
-times for 100k rows (seconds), a key sort takes ~50 ms.
+times for 100k rows (seconds), a key sort takes ~50 ms. Threshold-dependent keys (status,
+top label, confidence) come from one :class:`PredictionDigest` per prediction, computed once,
+so a threshold change costs comparisons, not a re-scan of every detection list. A change
+that leaves the row order as it was (the usual name order) repaints instead of re-laying out.
 
 Threading: GUI thread only. Thumbnails arrive as ``QImage`` from the loader and are turned
 into ``QPixmap`` here (on the GUI thread) in :meth:`set_thumbnail`.
@@ -20,7 +23,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QImage, QPixmap
 
 from ...core.records import MediaFile, Prediction
-from ..view_state import FileStatus, Thresholds
+from ..view_state import FileStatus, PredictionDigest, Thresholds
 
 _PIXMAP_CACHE_MAX: Final[int] = 1500  # ~1500 * 256*192*4 B ≈ 300 MB worst case; typical far less
 
@@ -62,8 +65,9 @@ class ThumbnailModel(QAbstractListModel):
         self._files: list[MediaFile] = []
         self._index_of: dict[str, int] = {}
         self._rows: list[int] = []  # indices into _files, after filter and sort
-        self._row_of: dict[int, int] = {}
+        self._row_of: dict[int, int] | None = None  # None: rows are 0..n-1 in file order
         self._predictions: dict[str, Prediction] = {}
+        self._digests: dict[str, PredictionDigest] = {}
         self._reviewed: set[str] = set()
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
         self._thumb_failed: set[str] = set()
@@ -81,6 +85,7 @@ class ThumbnailModel(QAbstractListModel):
         self._files = list(files)
         self._index_of = {f.rel_path: i for i, f in enumerate(self._files)}
         self._predictions = {}
+        self._digests = {}
         self._reviewed = set()
         self._pixmaps.clear()
         self._thumb_failed.clear()
@@ -89,33 +94,45 @@ class ThumbnailModel(QAbstractListModel):
         self.endResetModel()
         self.sig_layout_changed.emit()
 
-    def set_predictions(self, predictions: Iterable[Prediction], *, replace: bool = False) -> None:
-        """Add or replace predictions (a batch from the engine, or a loaded results set)."""
+    def set_predictions(self, predictions: Iterable[Prediction], *, replace: bool = False,
+                        digests: dict[str, PredictionDigest] | None = None) -> None:
+        """Add or replace predictions (a batch from the engine, or a loaded results set).
+
+        ``digests`` may carry :meth:`PredictionDigest.of` of (some of) them, computed off the
+        GUI thread; the others are computed here.
+        """
         if replace:
-            self._predictions = {}
+            self._predictions, self._digests = {}, {}
         changed = False
+        index_of, preds, digs = self._index_of, self._predictions, self._digests
+        given = digests or {}
         for p in predictions:
-            if p.rel_path in self._index_of:
-                self._predictions[p.rel_path] = p
+            rel = p.rel_path
+            if rel in index_of:
+                preds[rel] = p
+                d = given.get(rel)
+                digs[rel] = d if d is not None else PredictionDigest.of(p)
                 changed = True
         if not changed and not replace:
             return
-        if self._filter is None and self._min_conf <= 0 and self._sort == SortKey.NAME:
+        if self._filter is None and self._min_conf <= 0 and self._sort == SortKey.NAME and not self._descending:
             # Fast path during a run: rows do not move, just repaint them.
-            if self._rows:
-                self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
+            self._repaint_all()
             return
         self._relayout()
 
     def set_reviewed(self, rel_paths: Iterable[str]) -> None:
-        self._reviewed = set(rel_paths)
+        reviewed = set(rel_paths)
+        if reviewed == self._reviewed:
+            return
+        self._reviewed = reviewed
         self._relayout()
 
     def clear(self) -> None:
         self.beginResetModel()
         self.folder = None
-        self._files, self._rows, self._predictions = [], [], {}
-        self._index_of, self._row_of = {}, {}
+        self._files, self._rows, self._predictions, self._digests = [], [], {}, {}
+        self._index_of, self._row_of = {}, None
         self._pixmaps.clear()
         self.endResetModel()
 
@@ -134,7 +151,8 @@ class ThumbnailModel(QAbstractListModel):
 
     def labels(self) -> list[str]:
         """Every visible top label in the loaded predictions (for the filter combo)."""
-        out = {t[0] for p in self._predictions.values() if (t := self.thresholds.top(p))}
+        top_of = self.thresholds.top_of
+        out = {t[0] for d in self._digests.values() if (t := top_of(d))}
         return sorted(out)
 
     # ---- thumbnails ----------------------------------------------------------------------
@@ -159,7 +177,9 @@ class ThumbnailModel(QAbstractListModel):
     # ---- lookup --------------------------------------------------------------------------
     def row_of(self, rel_path: str) -> int | None:
         i = self._index_of.get(rel_path)
-        return None if i is None else self._row_of.get(i)
+        if i is None:
+            return None
+        return i if self._row_of is None else self._row_of.get(i)
 
     def media_at(self, row: int) -> MediaFile | None:
         return self._files[self._rows[row]] if 0 <= row < len(self._rows) else None
@@ -172,8 +192,9 @@ class ThumbnailModel(QAbstractListModel):
 
     def first_row_with_detection(self) -> int:
         """First row whose file shows an animal, person or vehicle at the thresholds (else 0)."""
+        status_of, digs, files = self.thresholds.status_of, self._digests, self._files
         for row, i in enumerate(self._rows):
-            st = self.thresholds.status(self._predictions.get(self._files[i].rel_path))
+            st = status_of(digs.get(files[i].rel_path))
             if st in (FileStatus.ANIMAL, FileStatus.PERSON, FileStatus.VEHICLE):
                 return row
         return 0
@@ -186,8 +207,9 @@ class ThumbnailModel(QAbstractListModel):
 
     def status_counts(self) -> dict[FileStatus, int]:
         counts = dict.fromkeys(FileStatus, 0)
+        status_of, digs = self.thresholds.status_of, self._digests
         for f in self._files:
-            counts[self.thresholds.status(self._predictions.get(f.rel_path))] += 1
+            counts[status_of(digs.get(f.rel_path))] += 1
         return counts
 
     # ---- Qt model API --------------------------------------------------------------------
@@ -221,9 +243,9 @@ class ThumbnailModel(QAbstractListModel):
         if role == ThumbRole.PREDICTION:
             return self._predictions.get(rel)
         if role == ThumbRole.STATUS:
-            return self.thresholds.status(self._predictions.get(rel))
+            return self.thresholds.status_of(self._digests.get(rel))
         if role == ThumbRole.TOP:
-            return self.thresholds.top(self._predictions.get(rel))
+            return self.thresholds.top_of(self._digests.get(rel))
         if role == ThumbRole.THUMB_STATE:
             if rel in self._pixmaps:
                 return "ready"
@@ -242,22 +264,42 @@ class ThumbnailModel(QAbstractListModel):
 
     # ---- internals -----------------------------------------------------------------------
     def _relayout(self) -> None:
+        rows = self._compute_rows()
+        if rows == self._rows:  # same order (e.g. name order, no filter): nothing moves
+            self._repaint_all()
+            self.sig_layout_changed.emit()
+            return
         self.layoutAboutToBeChanged.emit()
-        self._rebuild_rows()
+        self._set_rows(rows)
         self.layoutChanged.emit()
         self.sig_layout_changed.emit()
 
+    def _repaint_all(self) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
+
     def _rebuild_rows(self) -> None:
+        self._set_rows(self._compute_rows())
+
+    def _set_rows(self, rows: list[int]) -> None:
+        self._rows = rows
+        identity = len(rows) == len(self._files) and rows == list(range(len(rows)))
+        self._row_of = None if identity else {i: r for r, i in enumerate(rows)}
+
+    def _compute_rows(self) -> list[int]:
         th = self.thresholds
-        preds = self._predictions
-        rows = range(len(self._files))
+        digs = self._digests
+        files = self._files
         flt = self._filter
-        if flt is not None or self._min_conf > 0:
+        min_conf = self._min_conf
+        idx: list[int]
+        if flt is not None or min_conf > 0:
+            status_of, top_of = th.status_of, th.top_of
             keep: list[int] = []
-            for i in rows:
-                rel = self._files[i].rel_path
-                p = preds.get(rel)
-                if self._min_conf > 0 and (p is None or p.max_confidence() < self._min_conf):
+            for i, f in enumerate(files):
+                rel = f.rel_path
+                d = digs.get(rel)
+                if min_conf > 0 and (d is None or max(0.0, d.best_confidence) < min_conf):
                     continue
                 if flt is None:
                     keep.append(i)
@@ -265,22 +307,22 @@ class ThumbnailModel(QAbstractListModel):
                     if rel not in self._reviewed:
                         keep.append(i)
                 elif flt.startswith("label:"):
-                    top = th.top(p)
+                    top = top_of(d)
                     if top is not None and top[0] == flt[6:]:
                         keep.append(i)
-                elif th.status(p).value == flt:
+                elif status_of(d).value == flt:
                     keep.append(i)
             idx = keep
         else:
-            idx = list(rows)
+            idx = list(range(len(files)))
         if self._sort != SortKey.NAME or self._descending:
             idx.sort(key=self._sort_key_fn(), reverse=self._descending)
-        self._rows = idx
-        self._row_of = {i: r for r, i in enumerate(idx)}
+        return idx
 
     def _sort_key_fn(self) -> Any:
-        files, preds, th = self._files, self._predictions, self.thresholds
+        files, preds, digs, th = self._files, self._predictions, self._digests, self.thresholds
         key = self._sort
+        t = th.detection
 
         def date_of(i: int) -> str:
             p = preds.get(files[i].rel_path)
@@ -289,15 +331,19 @@ class ThumbnailModel(QAbstractListModel):
         if key == SortKey.DATE:
             return lambda i: (date_of(i) or "~", files[i].mtime_ns, files[i].rel_path)
         if key == SortKey.CONFIDENCE:
-            return lambda i: ((t := th.top(preds.get(files[i].rel_path))) and t[1]) or 0.0
+            def conf(i: int) -> float:
+                d = digs.get(files[i].rel_path)
+                c = d.best_confidence if d is not None else 0.0
+                return c if c >= t else 0.0
+            return conf
         if key == SortKey.CLASS:
-            return lambda i: (
-                ((t := th.top(preds.get(files[i].rel_path))) and t[0]) or "~", files[i].rel_path
-            )
+            top_of = th.top_of
+            return lambda i: (((t := top_of(digs.get(files[i].rel_path))) and t[0]) or "~", files[i].rel_path)
         if key == SortKey.SEQUENCE:
             # Camera folder first, then capture time: a burst stays together, as the core's
             # sequence grouping does (folder = camera, time gap splits bursts).
             return lambda i: (files[i].rel_path.rpartition("/")[0], date_of(i), files[i].rel_path)
         if key == SortKey.STATUS:
-            return lambda i: (th.status(preds.get(files[i].rel_path)).value, files[i].rel_path)
+            status_of = th.status_of
+            return lambda i: (status_of(digs.get(files[i].rel_path)).value, files[i].rel_path)
         return lambda i: files[i].rel_path
