@@ -36,6 +36,8 @@ class FolderController(QObject):
         self.results: Any = None  # pipeline.results.FolderResults of the open folder
         self.sequences: dict[str, Any] = {}
         self.decisions: tuple[Any, ...] = ()  # formats.decisions history of the open folder
+        self.digests: dict[str, Any] = {}  # rel_path -> view_state.PredictionDigest (made on the pool)
+        self.summary: Any = None  # pipeline.results.FolderSummary of the loaded results (folder badge)
         self.results_loaded = False
 
     def open(self, folder: Path, import_json: Path | None = None) -> None:
@@ -44,6 +46,7 @@ class FolderController(QObject):
 
         folder = Path(folder)
         self.folder, self.results, self.sequences, self.decisions = folder, None, {}, ()
+        self.digests, self.summary = {}, None
         self.results_loaded = False
 
         def done(scan: Any) -> None:
@@ -57,24 +60,27 @@ class FolderController(QObject):
         from ..formats.decisions import load_decisions
         from ..pipeline.importer import import_results
         from ..pipeline.journal import STATE_DIRNAME
-        from ..pipeline.results import load_results
+        from ..pipeline.results import load_results, summarize
         from ..pipeline.sequences import assign_sequences
+        from .view_state import PredictionDigest
 
         folder, paths = self.folder, self.paths
         if folder is None:
             return
 
-        def work() -> tuple[Any, dict[str, Any], tuple[Any, ...]]:
+        def work() -> tuple[Any, dict[str, Any], tuple[Any, ...], dict[str, Any], Any]:
             res = import_results(folder, import_json, paths).results if import_json is not None \
                 else load_results(folder, paths)
             if res is None:
-                return None, {}, ()
+                return None, {}, (), {}, None
             seqs = assign_sequences((r, p.meta.datetime) for r, p in res.predictions.items())
-            return res, seqs, load_decisions(res.output_dir / STATE_DIRNAME)
+            # Everything the GUI thread would otherwise compute per file is made here, on the pool.
+            digests = {r: PredictionDigest.of(p) for r, p in res.predictions.items()}
+            return res, seqs, load_decisions(res.output_dir / STATE_DIRNAME), digests, summarize(res)
 
-        def done(out: tuple[Any, dict[str, Any], tuple[Any, ...]]) -> None:
+        def done(out: tuple[Any, dict[str, Any], tuple[Any, ...], dict[str, Any], Any]) -> None:
             if folder == self.folder:
-                self.results, self.sequences, self.decisions = out
+                self.results, self.sequences, self.decisions, self.digests, self.summary = out
                 self.results_loaded = True
                 self.sig_results_loaded.emit(import_json is not None)
 

@@ -29,6 +29,8 @@ from .workers import ThumbnailLoader
 
 __all__ = ["RANDOM_BANNER", "MainWindow"]
 
+THRESHOLDS_THROTTLE_MS = 60
+
 
 class MainWindow(QMainWindow):
     """Folder browser | thumbnail grid | review pane, with the run strip on top."""
@@ -55,6 +57,12 @@ class MainWindow(QMainWindow):
         self.runs = RunController(self.paths, self.engine, self.controller, self.model, self.run_panel,
                                   self.review, self.banner, self)
         self.verifier = VerifyController(self.verify, self.controller, lambda: self.review.thresholds.detection, self)
+        # Slider drags emit ~60 changes/s; the grid re-sorts at most once per interval, with
+        # the latest value (the review pane itself follows every step: one file is cheap).
+        self._thresholds_timer = QTimer(self)
+        self._thresholds_timer.setSingleShot(True)
+        self._thresholds_timer.setInterval(THRESHOLDS_THROTTLE_MS)
+        self._thresholds_timer.timeout.connect(self._apply_thresholds)
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.folders)
@@ -155,6 +163,7 @@ class MainWindow(QMainWindow):
         self.model.clear()
         self.review.show_file(None, None)
         self.verify.set_session(None, folder)
+        self.folders.model.hold(folder)  # its badge comes with the results, not from a 2nd rescan
         self.folders.reveal(folder)
         self.setWindowTitle(self.tr("{0} — Wildlife Desktop").format(folder.name))
         self.statusBar().showMessage(self.tr("Scanning {0}…").format(folder))
@@ -178,7 +187,9 @@ class MainWindow(QMainWindow):
             typical = c.typical_threshold()
             if typical is not None:  # start the display at the detector's usual threshold
                 self.review.set_thresholds(Thresholds(typical, self.review.thresholds.classification))
-            self.model.set_predictions(c.results.predictions.values(), replace=True)
+            self._thresholds_timer.stop()
+            self.model.thresholds = self.review.thresholds
+            self.model.set_predictions(c.results.predictions.values(), replace=True, digests=c.digests)
             self.model.set_reviewed(c.reviewed_files())
             self.grid.refresh_filters()
             if imported:  # demo/import: land on the first detection
@@ -188,7 +199,7 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is self.verify:
             self.show_verify()
         if c.folder is not None:
-            self.folders.model.invalidate(c.folder)
+            self.folders.model.set_summary(c.folder, c.summary)
         self.runs.update_banner()
         if not self.engine.running:
             self.runs.show_idle_progress()
@@ -224,9 +235,15 @@ class MainWindow(QMainWindow):
         self.review.set_image(rel_path, pix, self.tr("Cannot show this file: {0}").format(error) if error else "")
 
     @Slot(object)
-    def _on_review_thresholds_changed(self, thresholds: Thresholds) -> None:
-        self.model.set_thresholds(thresholds)
-        self.grid.refresh_filters()
+    def _on_review_thresholds_changed(self, _thresholds: Thresholds) -> None:
+        if not self._thresholds_timer.isActive():
+            self._thresholds_timer.start()
+
+    @Slot()
+    def _apply_thresholds(self) -> None:
+        if self.review.thresholds != self.model.thresholds:
+            self.model.set_thresholds(self.review.thresholds)
+            self.grid.refresh_filters()
 
     # ---- runs --------------------------------------------------------------------------
     def refresh_models(self) -> None:

@@ -83,8 +83,11 @@ def load_results(folder: Path, paths: AppPaths | None = None, *, layer_id: str |
 
 def folder_summary(folder: Path, paths: AppPaths | None = None) -> FolderSummary | None:
     res = load_results(folder, paths)
-    if res is None:
-        return None
+    return None if res is None else summarize(res)
+
+
+def summarize(res: FolderResults) -> FolderSummary:
+    """The badge counts of already-loaded results (no rescan of the folder)."""
     animals = sum(1 for p in res.predictions.values()
                   if any(d.category == "1" and d.confidence >= res.layer.typical_threshold for d in p.detections))
     failures = sum(1 for p in res.predictions.values() if p.failed)

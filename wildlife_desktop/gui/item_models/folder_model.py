@@ -1,7 +1,10 @@
 """File-system tree of folders with per-folder result badges (images, done, animals, failures).
 
 Badges come from ``pipeline.results.folder_summary`` computed on the pool for folders that
-are painted, cached, and refreshed with :meth:`FolderModel.invalidate`.
+are painted, cached, and refreshed with :meth:`FolderModel.invalidate`. The open folder's badge
+is set from the results the window already loaded (:meth:`FolderModel.set_summary`): a
+``folder_summary`` rescans the folder and reloads its journal, seconds of pure-Python work on
+a 100k folder that competes for the GIL with the GUI thread.
 """
 
 from __future__ import annotations
@@ -43,6 +46,20 @@ class FolderModel(QFileSystemModel):
                 return None
             return None if cached is _PENDING else cached
         return super().data(index, role)
+
+    def hold(self, folder: Path) -> None:
+        """Do not compute the badge of ``folder``: :meth:`set_summary` will bring it."""
+        path = QDir.fromNativeSeparators(str(folder))
+        if self._badges.get(path, None) is None:
+            self._badges[path] = _PENDING
+
+    def set_summary(self, folder: Path, summary: Any) -> None:
+        """Show ``summary`` (a ``FolderSummary`` or None) as the badge of ``folder``."""
+        path = QDir.fromNativeSeparators(str(folder))
+        self._badges[path] = summary
+        idx = self.index(path)
+        if idx.isValid():
+            self.dataChanged.emit(idx, idx, [BADGE_ROLE])
 
     def invalidate(self, folder: Path) -> None:
         """Recompute the badge of ``folder`` (after a run, an import or an export)."""
