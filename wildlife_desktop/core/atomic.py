@@ -11,8 +11,9 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .errors import SidecarWriteError
 
@@ -50,6 +51,62 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise SidecarWriteError(f"Cannot write {path}: {exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, *, newline: str | None = None) -> Iterator[IO[str]]:
+    """A UTF-8 text file handle whose content replaces ``path`` atomically when the block ends.
+
+    For outputs too large to build in memory first (a 1M-image sidecar): write piece by piece.
+    If the block raises, the temp file is removed and ``path`` is left as it was.
+
+    Raises:
+        SidecarWriteError: the folder is missing, read-only or full.
+    """
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise SidecarWriteError(f"Cannot write in {path.parent}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), _FILE_MODE)
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise SidecarWriteError(f"Cannot write {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json_streamed(path: Path, head: dict[str, Any], lists: dict[str, Iterable[Any]]) -> None:
+    """Write ``{**head, **lists}`` as JSON atomically, one list element per line.
+
+    The lists are consumed lazily, so memory stays flat however many images a folder has.
+    """
+    with atomic_open(path) as fh:
+        fh.write("{")
+        first = True
+        for key, value in head.items():
+            fh.write(("" if first else ",") + "\n" + json.dumps(key) + ": "
+                     + json.dumps(value, indent=1, ensure_ascii=False))
+            first = False
+        for key, items in lists.items():
+            fh.write(("" if first else ",") + "\n" + json.dumps(key) + ": [")
+            sep = "\n"
+            for item in items:
+                fh.write(sep + json.dumps(item, ensure_ascii=False))
+                sep = ",\n"
+            fh.write("\n]")
+            first = False
+        fh.write("\n}\n")
 
 
 def atomic_write_text(path: Path, text: str) -> None:

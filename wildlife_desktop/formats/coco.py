@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..core.atomic import atomic_write_json
+from ..core.atomic import atomic_write_json_streamed
 from ..core.records import DETECTION_CATEGORIES, Detection
 from .bundle import SIDECAR_SCHEMA_VERSION, ExportBundle, ExportItem, detection_id
 from .md_batch import (
@@ -54,28 +55,44 @@ def build_coco(bundle: ExportBundle) -> dict[str, Any]:
     Returns:
         A JSON-serialisable dict with ``info``, ``images``, ``categories`` and ``annotations``.
     """
-    categories, species_ids, detector_ids = _categories(bundle)
-    images: list[dict[str, Any]] = []
-    annotations: list[dict[str, Any]] = []
-    for item in sorted(bundle.items, key=lambda it: it.prediction.rel_path):
-        images.append(_image_entry(item))
-        if item.prediction.failed:
-            continue
-        anns = _annotations(item, bundle, species_ids, detector_ids)
-        for ann in anns:
-            annotations.append({"id": len(annotations) + 1, **ann})
+    categories, _, _ = _categories(bundle)
     return {
         "info": _info(bundle),
-        "images": images,
+        "images": list(_iter_images(bundle)),
         "categories": categories,
-        "annotations": annotations,
+        "annotations": list(_iter_annotations(bundle)),
     }
 
 
+def _sorted_items(bundle: ExportBundle) -> list[ExportItem]:
+    return sorted(bundle.items, key=lambda it: it.prediction.rel_path)
+
+
+def _iter_images(bundle: ExportBundle) -> Iterator[dict[str, Any]]:
+    for item in _sorted_items(bundle):
+        yield _image_entry(item)
+
+
+def _iter_annotations(bundle: ExportBundle) -> Iterator[dict[str, Any]]:
+    _, species_ids, detector_ids = _categories(bundle)
+    n = 0
+    for item in _sorted_items(bundle):
+        if item.prediction.failed:
+            continue
+        for ann in _annotations(item, bundle, species_ids, detector_ids):
+            n += 1
+            yield {"id": n, **ann}
+
+
 def write_coco(path: Path | str, bundle: ExportBundle) -> Path:
-    """Write :func:`build_coco` atomically to ``path`` and return the path."""
+    """Write the CCT file atomically, streaming images and annotations; return the path."""
     path = Path(path)
-    atomic_write_json(path, build_coco(bundle))
+    categories, _, _ = _categories(bundle)
+    atomic_write_json_streamed(
+        path,
+        {"info": _info(bundle)},
+        {"images": _iter_images(bundle), "categories": categories, "annotations": _iter_annotations(bundle)},
+    )
     return path
 
 

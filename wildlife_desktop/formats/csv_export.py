@@ -10,10 +10,9 @@ recorded in the companion JSON sidecars (``info.wildlife_desktop.schema_version`
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
-from ..core.atomic import atomic_write_text
+from ..core.atomic import atomic_open
 from .bundle import ExportBundle, ExportItem
 from .coco import det_id, kept_indices, species_of
 from .md_batch import clip_box, round_conf
@@ -48,11 +47,12 @@ def write_csv(path: Path | str, bundle: ExportBundle) -> Path:
         ``path``.
     """
     path = Path(path)
-    buf = io.StringIO(newline="")
-    writer = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(build_csv_rows(bundle))
-    atomic_write_text(path, "\ufeff" + buf.getvalue())
+    with atomic_open(path, newline="") as fh:
+        fh.write("\ufeff")
+        writer = csv.DictWriter(fh, fieldnames=list(CSV_COLUMNS), lineterminator="\r\n")
+        writer.writeheader()
+        for item in sorted(bundle.items, key=lambda it: it.prediction.rel_path):
+            writer.writerows(_rows(item, bundle))
     return path
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..core.atomic import atomic_write_json
+from ..core.atomic import atomic_write_json_streamed
 from ..core.errors import DatasetError
 from ..core.records import (
     DETECTION_CATEGORIES,
@@ -120,17 +120,8 @@ def wildlife_block(bundle: ExportBundle) -> dict[str, Any]:
 # writer
 
 
-def build_md_batch(bundle: ExportBundle) -> dict[str, Any]:
-    """Build the MD batch-output dict (format 1.5) for ``bundle``.
-
-    All stored detections are kept (Timelapse applies its own thresholds).
-
-    Args:
-        bundle: the export input.
-
-    Returns:
-        A JSON-serialisable dict.
-    """
+def md_head(bundle: ExportBundle) -> dict[str, Any]:
+    """Everything of the MD file but its ``images`` list."""
     model = bundle.model
     labels = species_labels(bundle)
     class_ids = {label: str(i) for i, label in enumerate(labels, start=1)}
@@ -158,23 +149,39 @@ def build_md_batch(bundle: ExportBundle) -> dict[str, Any]:
     out: dict[str, Any] = {"info": info, "detection_categories": dict(DETECTION_CATEGORIES)}
     if labels and (model.classifier or any(_has_classifications(it) for it in bundle.items)):
         out["classification_categories"] = {cid: label for label, cid in class_ids.items()}
-    items = sorted(bundle.items, key=lambda it: it.prediction.rel_path)
+    return out
+
+
+def iter_md_images(bundle: ExportBundle) -> Iterator[dict[str, Any]]:
+    """The ``images`` entries of the MD file, sorted by file, one at a time."""
+    class_ids = {label: str(i) for i, label in enumerate(species_labels(bundle), start=1)}
     seen: set[str] = set()
-    images = []
-    for item in items:
+    for item in sorted(bundle.items, key=lambda it: it.prediction.rel_path):
         rel = item.prediction.rel_path
         if rel in seen:
             raise ValueError(f"Duplicate file in export bundle: {rel}")
         seen.add(rel)
-        images.append(_image_entry(item, class_ids))
-    out["images"] = images
-    return out
+        yield _image_entry(item, class_ids)
+
+
+def build_md_batch(bundle: ExportBundle) -> dict[str, Any]:
+    """Build the MD batch-output dict (format 1.5) for ``bundle``.
+
+    All stored detections are kept (Timelapse applies its own thresholds).
+
+    Args:
+        bundle: the export input.
+
+    Returns:
+        A JSON-serialisable dict.
+    """
+    return {**md_head(bundle), "images": list(iter_md_images(bundle))}
 
 
 def write_md_batch(path: Path | str, bundle: ExportBundle) -> Path:
-    """Write :func:`build_md_batch` atomically to ``path`` and return the path."""
+    """Write the MD file atomically, streaming one image entry at a time; return the path."""
     path = Path(path)
-    atomic_write_json(path, build_md_batch(bundle))
+    atomic_write_json_streamed(path, md_head(bundle), {"images": iter_md_images(bundle)})
     return path
 
 
