@@ -1,0 +1,168 @@
+"""Folder commands: ``scan``, ``detect`` (resumable), ``import-results``, ``export``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..core.paths import AppPaths
+from ..core.progress import CancelToken
+from .output import clear_line, emit, progress_line
+
+
+def cmd_scan(args: argparse.Namespace, paths: AppPaths) -> int:
+    from ..pipeline.scan import scan_folder
+
+    t0 = time.perf_counter()
+    res = scan_folder(Path(args.folder))
+    n_img = sum(f.kind == "image" for f in res.files)
+    out = {"folder": str(args.folder), "images": n_img, "videos": len(res.files) - n_img,
+           "skipped": [list(s) for s in res.skipped], "seconds": round(time.perf_counter() - t0, 3)}
+    if args.json:
+        emit("scan", out)
+    else:
+        print(f"{n_img} images, {out['videos']} videos in {args.folder} ({out['seconds']} s)")
+        for rel, why in res.skipped:
+            print(f"  skipped {rel}: {why}")
+    return 0
+
+
+def cmd_detect(args: argparse.Namespace, paths: AppPaths) -> int:
+    from ..pipeline.job import (
+        RANDOM_WEIGHTS_WARNING,
+        FileProcessed,
+        JobConfig,
+        JobFinished,
+        JobStarted,
+        run_job,
+    )
+    from ..pipeline.results import export_folder
+
+    config = JobConfig(
+        folder=Path(args.folder), detector_id=args.detector, classifier_id=args.classifier,
+        conf_floor=args.conf_floor, detection_threshold=args.threshold,
+        classification_threshold=args.classification_threshold,
+        video_every_s=1.0 / args.video_fps if args.video_fps else args.video_every,
+        video_max_frames=args.video_max_frames, intra_threads=args.threads, checkpoint_s=args.checkpoint,
+        decode_workers=args.decode_workers,
+    )
+    cancel = CancelToken()
+    last_print = 0.0
+    tty = sys.stderr.isatty()
+    counts = {"images": 0, "videos": 0}
+    by_class: dict[str, int] = {}
+    threshold = 0.2
+    try:
+        for ev in run_job(config, paths=paths, cancel=cancel):
+            if isinstance(ev, JobStarted):
+                threshold = ev.detection_threshold
+            if args.json:
+                if isinstance(ev, FileProcessed):
+                    emit("file", {"file": ev.prediction.rel_path, "failure": ev.prediction.failure,
+                                   "detections": len(ev.prediction.detections), "done": ev.progress.done,
+                                   "total": ev.progress.total})
+                else:
+                    emit(type(ev).__name__, ev)
+                continue
+            if isinstance(ev, JobStarted):
+                for w in ev.warnings:
+                    print(f"WARNING: {w}", file=sys.stderr)
+                print(f"{ev.total} files, {ev.already_done} already done, {ev.todo} to process "
+                      f"(layer {ev.layer_id})", file=sys.stderr)
+            elif isinstance(ev, FileProcessed):
+                p = ev.prediction
+                counts["videos" if p.kind == "video" else "images"] += 1
+                for d in p.detections:
+                    if d.confidence >= threshold:
+                        by_class[d.category_name] = by_class.get(d.category_name, 0) + 1
+                if p.failure:
+                    clear_line(tty)
+                    print(f"  failed: {p.rel_path}: {p.failure}", file=sys.stderr)
+                now = time.monotonic()
+                if now - last_print > (0.2 if tty else 5.0) or ev.progress.done == ev.progress.total:
+                    last_print = now
+                    progress_line(ev.progress, tty)
+            elif isinstance(ev, JobFinished):
+                clear_line(tty)
+                s = ev.summary
+                rate = s.processed / s.elapsed_s if s.elapsed_s > 0 else 0.0
+                dets = ", ".join(f"{n} {k}" for k, n in sorted(by_class.items())) or "none"
+                print(f"{'Cancelled' if s.cancelled else 'Done'}: {counts['images']} images and {counts['videos']} "
+                      f"videos processed in {s.elapsed_s:.1f} s ({rate:.2f} files/s), {s.failed} failed.")
+                print(f"Files with animals {s.animals}, people {s.persons}, vehicles {s.vehicles}, empty {s.empty}; "
+                      f"detections at >= {threshold:g}: {dets}.")
+                for path in s.sidecars:
+                    print(f"  wrote {path}")
+                if s.random_weights:
+                    print(f"WARNING: {RANDOM_WEIGHTS_WARNING}", file=sys.stderr)
+    except KeyboardInterrupt:
+        # The journal has every finished file; make the sidecars match it, then stop.
+        export_folder(Path(args.folder), paths=paths, detection_threshold=args.threshold)
+        print("Interrupted: progress saved; run the same command again to resume.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def cmd_import_results(args: argparse.Namespace, paths: AppPaths) -> int:
+    from ..pipeline.importer import import_results
+
+    rep = import_results(Path(args.folder), Path(args.results), paths)
+    out = {"imported": rep.imported, "missing": len(rep.missing), "unmatched": rep.unmatched,
+           "layer_id": rep.results.layer_id, "output_dir": str(rep.results.output_dir)}
+    if args.json:
+        emit("import", out)
+    else:
+        print(f"Imported results for {rep.imported} files (layer {rep.results.layer_id}); "
+              f"{len(rep.missing)} listed files not found here; {rep.unmatched} files here without results.")
+        print(f"Sidecars in {rep.results.output_dir}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, paths: AppPaths) -> int:
+    from ..pipeline.results import export_folder
+
+    written = export_folder(Path(args.folder), detection_threshold=args.threshold,
+                            classification_threshold=args.classification_threshold, paths=paths,
+                            out_dir=Path(args.out) if args.out else None)
+    for p in written:
+        print(p)
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    s = sub.add_parser("scan", help="count the images and videos in a folder")
+    s.add_argument("folder")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_scan)
+
+    d = sub.add_parser("detect", help="run a detector (and classifier) on a folder; resumes where it stopped")
+    d.add_argument("folder")
+    d.add_argument("--detector", required=True, help="installed detector id (see: models list)")
+    d.add_argument("--classifier", help="installed classifier id")
+    d.add_argument("--threshold", type=float, help="detection threshold for COCO/CSV (default: the model's)")
+    d.add_argument("--classification-threshold", type=float)
+    d.add_argument("--conf-floor", type=float, default=0.005, help="lowest confidence stored (default 0.005)")
+    d.add_argument("--video-every", type=float, default=1.0, help="seconds between sampled video frames")
+    d.add_argument("--video-fps", type=float, help="sampled video frames per second (overrides --video-every)")
+    d.add_argument("--video-max-frames", type=int, default=120)
+    d.add_argument("--threads", type=int, help="inference threads (default: cores - 1)")
+    d.add_argument("--decode-workers", type=int, default=1)
+    d.add_argument("--checkpoint", type=float, default=60.0, help="seconds between sidecar rewrites")
+    d.add_argument("--json", action="store_true", help="JSON-lines events on stdout")
+    d.set_defaults(func=cmd_detect)
+
+    i = sub.add_parser("import-results", help="import a MegaDetector (or Pytorch-Wildlife) results file")
+    i.add_argument("folder")
+    i.add_argument("results")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_import_results)
+
+    e = sub.add_parser("export", help="re-write the sidecars (recognitions.json, COCO, CSV)")
+    e.add_argument("folder")
+    e.add_argument("--threshold", type=float)
+    e.add_argument("--classification-threshold", type=float)
+    e.add_argument("--out", help="write into this folder instead")
+    e.set_defaults(func=cmd_export)

@@ -1,0 +1,101 @@
+"""``models list|import|verify|remove|build``: model packs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import WildlifeError
+from ..core.paths import AppPaths
+from .output import emit
+
+FAMILIES = ("yolov5", "yolov8", "yolov10", "rtdetr", "classifier")
+
+
+def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
+    from ..runtime.store import ModelStore
+
+    store = ModelStore(paths)
+    if args.models_cmd == "list":
+        from ..runtime.bundled import install_bundled
+
+        install_bundled(store)  # packs shipped with the app, registered read-only in place
+        models = store.list()
+        if args.json:
+            emit("models", {"models": models})
+            return 0
+        if not models:
+            print("No models installed. Import a model pack with: wildlife-desktop models import PATH")
+        for m in models:
+            flag = "  [RANDOM WEIGHTS - benchmark only, not a detector]" if m.random_weights else ""
+            print(f"{m.id:32s} {m.task:15s} {m.family:10s} v{m.version}  {m.licence}{flag}")
+        return 0
+    if args.models_cmd == "import":
+        src = Path(args.path)
+        if src.suffix.lower() == ".onnx":
+            if not args.family:
+                raise WildlifeError("Importing a bare .onnx needs --family and --labels.")
+            labels = tuple(x.strip() for x in (args.labels or "").split(",") if x.strip())
+            m = store.import_onnx(src, family=args.family, labels=labels, input_size=args.input_size,
+                                  random_weights=args.random_weights, model_id=args.id)
+        else:
+            from ..runtime.catalogue import pack_licence_gate
+
+            licence, must_accept = pack_licence_gate(src)
+            if licence:
+                print(f"Licence: {licence}")
+            if must_accept and not args.accept_licence:
+                raise WildlifeError("This model's licence is not permissive (see LICENCE.txt in the pack); "
+                                    "import it with --accept-licence once you accept its terms.")
+            m = store.import_pack(src)
+        print(f"Installed {m.id} ({m.task}, {m.family}, sha256 {m.sha256[:12]}…)")
+        if m.random_weights:
+            print("WARNING: this model has RANDOM WEIGHTS: benchmark only, not a detector.", file=sys.stderr)
+        return 0
+    if args.models_cmd == "verify":
+        bad = 0
+        for mid, ok, msg in store.verify():
+            print(f"{'OK  ' if ok else 'FAIL'} {mid}: {msg}")
+            bad += not ok
+        return 1 if bad else 0
+    if args.models_cmd == "build":
+        import importlib  # dynamic on purpose: torch-using builder, never imported by the CLI itself
+
+        return int(importlib.import_module("wildlife_desktop.training.packs.cli_build").run_build(args, paths))
+    if args.models_cmd == "remove":
+        store.remove(args.id)
+        print(f"Removed {args.id}")
+        return 0
+    raise AssertionError(args.models_cmd)
+
+
+def add_parsers(sub: Any) -> None:
+    m = sub.add_parser("models", help="list, import, verify or remove model packs")
+    msub = m.add_subparsers(dest="models_cmd", required=True)
+    ml = msub.add_parser("list")
+    ml.add_argument("--json", action="store_true")
+    mi = msub.add_parser("import", help="a model pack (folder or .zip) or a bare .onnx")
+    mi.add_argument("path")
+    mi.add_argument("--family", choices=FAMILIES)
+    mi.add_argument("--labels", help="comma-separated labels in model output order")
+    mi.add_argument("--input-size", type=int)
+    mi.add_argument("--random-weights", action="store_true")
+    mi.add_argument("--id")
+    msub.add_parser("verify")
+    mr = msub.add_parser("remove")
+    mr.add_argument("id")
+    mi.add_argument("--accept-licence", action="store_true", help="accept a non-permissive model licence")
+    mb = msub.add_parser("build", help="convert official weights (file or catalogue id) into a pack; needs torch")
+    mb.add_argument("source", help="downloaded official weights file, or a catalogue id (e.g. mdv5a)")
+    mb.add_argument("--id", help="catalogue id, when the file name is not the official one")
+    mb.add_argument("--images", help="folder of real images for the torch-vs-ONNX parity check")
+    mb.add_argument("--max-images", type=int, default=6)
+    mb.add_argument("--out", help="parent folder of the pack (default ./packs)")
+    mb.add_argument("--cache", help="where downloaded weights are kept")
+    mb.add_argument("--download", action="store_true", help="download from the official URL (needs internet)")
+    mb.add_argument("--quantize", action="store_true", help="also write an int8 copy if the quantiser exists")
+    mb.add_argument("--install", action="store_true", help="install the pack after building it")
+    mb.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_models)
