@@ -28,48 +28,15 @@ def _current_umask() -> int:
 _FILE_MODE = 0o666 & ~_current_umask()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically.
-
-    Raises:
-        SidecarWriteError: the folder is missing, read-only or full.
-    """
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise SidecarWriteError(f"Cannot write in {path.parent}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if hasattr(os, "fchmod"):
-                os.fchmod(fh.fileno(), _FILE_MODE)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise SidecarWriteError(f"Cannot write {path}: {exc.strerror or exc}") from exc
-
-
 @contextlib.contextmanager
-def atomic_open(path: Path, *, newline: str | None = None) -> Iterator[IO[str]]:
-    """A UTF-8 text file handle whose content replaces ``path`` atomically when the block ends.
-
-    For outputs too large to build in memory first (a 1M-image sidecar): write piece by piece.
-    If the block raises, the temp file is removed and ``path`` is left as it was.
-
-    Raises:
-        SidecarWriteError: the folder is missing, read-only or full.
-    """
+def _atomic_file(path: Path, mode: str, **kwargs: Any) -> Iterator[IO[Any]]:
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise SidecarWriteError(f"Cannot write in {path.parent}: {exc.strerror or exc}") from exc
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
+        with os.fdopen(fd, mode, **kwargs) as fh:
             if hasattr(os, "fchmod"):
                 os.fchmod(fh.fileno(), _FILE_MODE)
             yield fh
@@ -84,6 +51,28 @@ def atomic_open(path: Path, *, newline: str | None = None) -> Iterator[IO[str]]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def atomic_open(path: Path, *, newline: str | None = None) -> contextlib.AbstractContextManager[IO[str]]:
+    """A UTF-8 text file handle whose content replaces ``path`` atomically when the block ends.
+
+    For outputs too large to build in memory first (a 1M-image sidecar): write piece by piece.
+    If the block raises, the temp file is removed and ``path`` is left as it was.
+
+    Raises:
+        SidecarWriteError: the folder is missing, read-only or full.
+    """
+    return _atomic_file(path, "w", encoding="utf-8", newline=newline)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically.
+
+    Raises:
+        SidecarWriteError: the folder is missing, read-only or full.
+    """
+    with _atomic_file(path, "wb") as fh:
+        fh.write(data)
 
 
 def atomic_write_json_streamed(path: Path, head: dict[str, Any], lists: dict[str, Iterable[Any]]) -> None:

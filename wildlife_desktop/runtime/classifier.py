@@ -13,7 +13,7 @@ from .families import FAMILIES
 from .manifest import ModelManifest
 from .postprocess import CONF_DIGITS
 from .preprocess import crop_batch
-from .session import make_session, tensor_infos
+from .session import open_image_model
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -56,18 +56,12 @@ class Classifier:
         if spec.task != "classification":
             raise ModelLoadError(f"Model '{manifest.id}' is a {manifest.task} model, not a classifier")
         self.manifest = manifest
-        self._session = make_session(onnx_path, intra_threads=intra_threads)
-        inputs = tensor_infos(self._session.get_inputs())
-        outputs = tensor_infos(self._session.get_outputs())
-        if len(inputs) != 1 or len(inputs[0].shape) != 4:
-            raise ModelLoadError(f"Model '{manifest.id}': expected one NCHW image input, got "
-                                 f"{[(i.name, list(i.shape)) for i in inputs]}")
-        problem = spec.check_output(outputs[0].shape, len(manifest.labels))
-        if problem:
-            raise ModelLoadError(f"Model '{manifest.id}' (classifier): {problem}")
-        self._input = inputs[0]
-        self._output_name = outputs[0].name  # extra outputs (e.g. features) are not computed
-        self._dtype = np.float16 if "float16" in self._input.type else np.float32
+        model = open_image_model(onnx_path, model_id=manifest.id, what="classifier", n_labels=len(manifest.labels),
+                                 check_output=spec.check_output, intra_threads=intra_threads)
+        self._session = model.session
+        self._input = model.input
+        self._output_name = model.output_name
+        self._dtype = model.dtype
         fixed = self._input.fixed_hw
         self._size = fixed[0] if fixed is not None else manifest.input_size
         self.fixed_batch: int | None = self._input.fixed_batch

@@ -12,7 +12,7 @@ from .families import FAMILIES
 from .manifest import ModelManifest
 from .postprocess import MAX_DETECTIONS, to_detections
 from .preprocess import LetterboxTransform, letterbox
-from .session import make_session, tensor_infos
+from .session import open_image_model
 
 DEFAULT_CONF_FLOOR = 0.005
 
@@ -35,18 +35,12 @@ class Detector:
             raise ModelLoadError(f"Model '{manifest.id}' is a {manifest.task} model, not a detector")
         self.manifest = manifest
         self._decoder = spec.decoder
-        self._session = make_session(onnx_path, intra_threads=intra_threads)
-        inputs = tensor_infos(self._session.get_inputs())
-        outputs = tensor_infos(self._session.get_outputs())
-        if len(inputs) != 1 or len(inputs[0].shape) != 4:
-            raise ModelLoadError(f"Model '{manifest.id}': expected one NCHW image input, got "
-                                 f"{[(i.name, list(i.shape)) for i in inputs]}")
-        problem = spec.check_output(outputs[0].shape, len(manifest.labels))
-        if problem:
-            raise ModelLoadError(f"Model '{manifest.id}' ({manifest.family}): {problem}")
-        self._input = inputs[0]
-        self._output_name = outputs[0].name
-        self._dtype = np.float16 if "float16" in self._input.type else np.float32
+        model = open_image_model(onnx_path, model_id=manifest.id, what=manifest.family, n_labels=len(manifest.labels),
+                                 check_output=spec.check_output, intra_threads=intra_threads)
+        self._session = model.session
+        self._input = model.input
+        self._output_name = model.output_name
+        self._dtype = model.dtype
         fixed = self._input.fixed_hw
         mode = manifest.letterbox or spec.default_letterbox or ("square" if fixed else "classic")
         if fixed is not None and mode == "classic":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import onnxruntime as ort
 
 from ..core.errors import ModelLoadError
@@ -104,3 +106,35 @@ def inspect_onnx(onnx_path: Path | str) -> OnnxInfo:
         outputs=tensor_infos(sess.get_outputs()),
         metadata=dict(meta.custom_metadata_map or {}),
     )
+
+
+@dataclass(frozen=True)
+class ImageModel:
+    """An image model's session with its single NCHW input checked against its family."""
+
+    session: ort.InferenceSession
+    input: TensorInfo
+    output_name: str  # only the first output is computed (extra ones, e.g. features, are skipped)
+    dtype: type
+
+
+def open_image_model(
+    onnx_path: Path | str, *, model_id: str, what: str, n_labels: int,
+    check_output: Callable[[tuple[int | str | None, ...], int], str | None], intra_threads: int | None = None,
+) -> ImageModel:
+    """Open ``onnx_path`` and check it has one NCHW image input and an output its family accepts.
+
+    Raises:
+        ModelLoadError: the file cannot be loaded or its layout does not match the family.
+    """
+    session = make_session(onnx_path, intra_threads=intra_threads)
+    inputs = tensor_infos(session.get_inputs())
+    outputs = tensor_infos(session.get_outputs())
+    if len(inputs) != 1 or len(inputs[0].shape) != 4:
+        raise ModelLoadError(f"Model '{model_id}': expected one NCHW image input, got "
+                             f"{[(i.name, list(i.shape)) for i in inputs]}")
+    problem = check_output(outputs[0].shape, n_labels)
+    if problem:
+        raise ModelLoadError(f"Model '{model_id}' ({what}): {problem}")
+    dtype = np.float16 if "float16" in inputs[0].type else np.float32
+    return ImageModel(session, inputs[0], outputs[0].name, dtype)
