@@ -148,23 +148,38 @@ def test_close_during_run_cancels_and_keeps_work(qtbot: QtBot, tmp_path: Path) -
     assert res is not None and len(res.predictions) == blocker.args[0].processed > 0
 
 
-@pytest.mark.parametrize("n", [100_000])
-def test_huge_folder_opens_fast(qtbot: QtBot, n: int) -> None:
-    import time
+def _row_number(rel_path: str) -> int:
+    return int(rel_path.rsplit("_", 1)[1][:6])
 
+
+@pytest.mark.parametrize("n", [100_000])
+def test_huge_folder_is_virtualised(qtbot: QtBot, n: int) -> None:
+    """100k rows: only the painted cells ask for thumbnails, before and after a scroll.
+
+    (Timing lives in benchmarks/gui_responsiveness.py, not in a unit test.)
+    """
     from wildlife_desktop.core.records import MediaFile
 
     win = _window(qtbot)
+    wanted: list[str] = []
+    win.model.sig_thumbnail_wanted.connect(wanted.append)
     files = [MediaFile(f"cam{i // 5000:02d}/IMG_{i:06d}.JPG", 1000, i, "image") for i in range(n)]
-    t0 = time.perf_counter()
     win.thumbs.reset(Path("/nonexistent"))
     win.model.set_files(Path("/nonexistent"), files)
     win.grid.select_row(0)
     qtbot.wait(1)  # let the view lay out and paint once
     win.grid.view.repaint()
-    assert time.perf_counter() - t0 < 2.0
     assert win.model.rowCount() == n
-    t1 = time.perf_counter()
-    win.grid.view.verticalScrollBar().setValue(win.grid.view.verticalScrollBar().maximum() // 2)
-    win.grid.view.repaint()
-    assert time.perf_counter() - t1 < 0.5
+    first_screen = set(wanted)
+    assert 0 < len(first_screen) < 200  # one screenful, not 100k decodes
+    assert all(_row_number(r) < 200 for r in first_screen), sorted(first_screen)[:5]
+    view = win.grid.view
+    target = win.model.index(n // 2)
+
+    def scrolled() -> bool:
+        view.scrollTo(target, view.ScrollHint.PositionAtCenter)
+        view.viewport().repaint()
+        return any(abs(_row_number(r) - n // 2) < 200 for r in wanted)
+
+    qtbot.waitUntil(scrolled, timeout=10_000)  # the view lays rows out in batches meanwhile
+    assert len(set(wanted)) < 2_000  # the painted cells on the way, never all 100k rows

@@ -137,7 +137,7 @@ def test_bad_roots_raise_dataset_error(tmp_path: Path) -> None:
         locked.chmod(0o755)
 
 
-def test_scan_rate_many_files(tmp_path: Path) -> None:
+def test_scan_many_files(tmp_path: Path) -> None:
     n_dirs, per_dir = 20, 500  # 10k files; the rate is printed for the report
     for d in range(n_dirs):
         folder = tmp_path / f"cam{d:02d}" / "100MEDIA"
@@ -149,4 +149,3 @@ def test_scan_rate_many_files(tmp_path: Path) -> None:
     dt = time.perf_counter() - t0
     assert len(res.files) == n_dirs * per_dir
     print(f"scan: {len(res.files)} files in {dt:.3f} s = {len(res.files) / dt:,.0f} files/s")
-    assert dt < 10.0  # loose: ~0.1 s expected
