@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..core.paths import AppPaths
-from ..core.records import Prediction
+from ..core.records import MediaFile, Prediction
 from ..formats.bundle import ExportBundle, ExportItem, ModelInfo, detection_id
 from ..formats.coco import write_coco
 from ..formats.csv_export import write_csv
@@ -68,17 +68,22 @@ def _paths(paths: AppPaths | None) -> AppPaths:
     return paths if paths is not None else AppPaths.default()
 
 
-def load_results(folder: Path, paths: AppPaths | None = None, *, layer_id: str | None = None) -> FolderResults | None:
-    """The folder's active (or given) layer, restricted to files still present and unchanged."""
+def load_results(folder: Path, paths: AppPaths | None = None, *, layer_id: str | None = None,
+                 files: Sequence[MediaFile] | None = None) -> FolderResults | None:
+    """The folder's active (or given) layer, restricted to files still present and unchanged.
+
+    ``files``: the folder's media files when the caller has just scanned it (the GUI does, to
+    show the grid), as ``scan_folder(folder).files``; the folder is then not scanned again.
+    """
     ws = Workspace.locate(Path(folder), _paths(paths), create=False)
     if ws is None:
         return None
     lid = layer_id or ws.active_layer_id
     if lid is None:
         return None
-    files = scan_folder(ws.folder).files
-    preds = current_entries(ws.journal(lid).load(), files)
-    return FolderResults(ws.folder, ws.out_dir, lid, ws.layer_info(lid), preds, len(files))
+    media = scan_folder(ws.folder).files if files is None else tuple(files)
+    preds = current_entries(ws.journal(lid).load(), media)
+    return FolderResults(ws.folder, ws.out_dir, lid, ws.layer_info(lid), preds, len(media))
 
 
 def folder_summary(folder: Path, paths: AppPaths | None = None) -> FolderSummary | None:
