@@ -17,6 +17,27 @@ from ..core.paths import AppPaths
 from .view_state import Thresholds
 from .workers import run_in_pool
 
+_Loaded = tuple[Any, dict[str, Any], tuple[Any, ...], dict[str, Any], Any]
+
+
+def _derive(res: Any, digests: dict[str, Any]) -> _Loaded:
+    """(results, sequences, decisions, digests, summary) of ``res``; pool thread.
+
+    Everything the GUI thread would otherwise compute per file is made here. ``digests`` holds
+    the already-known ``PredictionDigest`` of unchanged predictions; the others are made.
+    """
+    from ..formats.decisions import load_decisions
+    from ..pipeline.journal import STATE_DIRNAME
+    from ..pipeline.results import summarize
+    from ..pipeline.sequences import assign_sequences
+    from .view_state import PredictionDigest
+
+    if res is None:
+        return None, {}, (), {}, None
+    seqs = assign_sequences((r, p.meta.datetime) for r, p in res.predictions.items())
+    out = {r: d if (d := digests.get(r)) is not None else PredictionDigest.of(p) for r, p in res.predictions.items()}
+    return res, seqs, load_decisions(res.output_dir / STATE_DIRNAME), out, summarize(res)
+
 
 class FolderController(QObject):
     """Signals: ``sig_scanned(list[MediaFile])``, ``sig_results_loaded(bool imported)``,
@@ -38,6 +59,7 @@ class FolderController(QObject):
         self.decisions: tuple[Any, ...] = ()  # formats.decisions history of the open folder
         self.digests: dict[str, Any] = {}  # rel_path -> view_state.PredictionDigest (made on the pool)
         self.summary: Any = None  # pipeline.results.FolderSummary of the loaded results (folder badge)
+        self.files: tuple[Any, ...] | None = None  # the scan shown in the grid (MediaFile, ...)
         self.results_loaded = False
 
     def open(self, folder: Path, import_json: Path | None = None) -> None:
@@ -46,43 +68,76 @@ class FolderController(QObject):
 
         folder = Path(folder)
         self.folder, self.results, self.sequences, self.decisions = folder, None, {}, ()
-        self.digests, self.summary = {}, None
+        self.digests, self.summary, self.files = {}, None, None
         self.results_loaded = False
 
         def done(scan: Any) -> None:
             if folder == self.folder:
+                self.files = scan.files
                 self.sig_scanned.emit(list(scan.files))
                 self.load_results(import_json)
 
         run_in_pool(lambda: scan_folder(folder), done, self._on_error, self)
 
     def load_results(self, import_json: Path | None = None) -> None:
-        from ..formats.decisions import load_decisions
-        from ..pipeline.importer import import_results
-        from ..pipeline.journal import STATE_DIRNAME
-        from ..pipeline.results import load_results, summarize
-        from ..pipeline.sequences import assign_sequences
-        from .view_state import PredictionDigest
+        """Load (or first import) the folder's results on the pool; ``sig_results_loaded`` when done.
 
-        folder, paths = self.folder, self.paths
+        The folder is not rescanned: the results are restricted to the files the grid shows.
+        """
+        from ..pipeline.importer import import_results
+        from ..pipeline.results import load_results
+
+        folder, paths, files = self.folder, self.paths, self.files
         if folder is None:
             return
 
-        def work() -> tuple[Any, dict[str, Any], tuple[Any, ...], dict[str, Any], Any]:
+        def work() -> _Loaded:
             res = import_results(folder, import_json, paths).results if import_json is not None \
-                else load_results(folder, paths)
-            if res is None:
-                return None, {}, (), {}, None
-            seqs = assign_sequences((r, p.meta.datetime) for r, p in res.predictions.items())
-            # Everything the GUI thread would otherwise compute per file is made here, on the pool.
-            digests = {r: PredictionDigest.of(p) for r, p in res.predictions.items()}
-            return res, seqs, load_decisions(res.output_dir / STATE_DIRNAME), digests, summarize(res)
+                else load_results(folder, paths, files=files)
+            return _derive(res, {})
 
-        def done(out: tuple[Any, dict[str, Any], tuple[Any, ...], dict[str, Any], Any]) -> None:
+        self._run_load(folder, work, imported=import_json is not None)
+
+    def apply_run(self, layer_id: str, already_done: int, predictions: list[Any]) -> None:
+        """Show a finished run's results from the predictions the engine delivered.
+
+        The job journals exactly these predictions, so reloading the journal (seconds of
+        pure-Python parsing on a big folder, holding the GIL the GUI thread needs) is only
+        done when the run added to a layer whose other entries are not loaded here.
+        """
+        from ..pipeline.journal import Workspace
+        from ..pipeline.results import FolderResults
+
+        folder, paths, files, old = self.folder, self.paths, self.files, self.results
+        if folder is None:
+            return
+        same_layer = old is not None and old.layer_id == layer_id
+        if files is None or not (same_layer or already_done == 0):
+            self.load_results()
+            return
+        base = dict(old.predictions) if same_layer else {}
+        old_digests = self.digests if same_layer else {}
+
+        def work() -> _Loaded:
+            ws = Workspace.locate(folder, paths, create=False)
+            if ws is None:
+                return None, {}, (), {}, None
+            known = {f.rel_path for f in files}
+            preds = base
+            fresh = {p.rel_path: p for p in predictions if p.rel_path in known}
+            preds.update(fresh)
+            res = FolderResults(ws.folder, ws.out_dir, layer_id, ws.layer_info(layer_id), preds, len(files))
+            keep = {r: d for r, d in old_digests.items() if r not in fresh}
+            return _derive(res, keep)
+
+        self._run_load(folder, work, imported=False)
+
+    def _run_load(self, folder: Path, work: Callable[[], _Loaded], *, imported: bool) -> None:
+        def done(out: _Loaded) -> None:
             if folder == self.folder:
                 self.results, self.sequences, self.decisions, self.digests, self.summary = out
                 self.results_loaded = True
-                self.sig_results_loaded.emit(import_json is not None)
+                self.sig_results_loaded.emit(imported)
 
         run_in_pool(work, done, self._on_error, self)
 

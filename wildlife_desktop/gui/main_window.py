@@ -262,6 +262,11 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.close)
         elif error:
             QMessageBox.critical(self, self.tr("Run failed"), error)
+        elif self.runs.run_layer_id is not None:
+            # From the predictions the engine delivered; no journal reload (see apply_run).
+            self.controller.apply_run(self.runs.run_layer_id, self.runs.run_already_done,
+                                     self.runs.run_predictions)
+            self.runs.run_predictions = []
         else:
             self.load_results()
 

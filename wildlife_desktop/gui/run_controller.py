@@ -37,6 +37,10 @@ class RunController(QObject):
         self.paths, self.engine, self.folders, self.model = paths, engine, folders, model
         self.run_panel, self.review, self.banner = run_panel, review, banner
         self._run_base, self._run_total = 0, 0
+        # The last run: its layer, files already done when it started, predictions delivered.
+        self.run_layer_id: str | None = None
+        self.run_already_done = 0
+        self.run_predictions: list[Any] = []
         engine.sig_running_changed.connect(run_panel.set_running)
         engine.sig_started.connect(self._on_engine_started)
         engine.sig_predictions.connect(self._on_engine_predictions)
@@ -104,6 +108,7 @@ class RunController(QObject):
     @Slot(object)
     def _on_engine_started(self, ev: Any) -> None:
         self._run_base, self._run_total = ev.already_done, ev.total
+        self.run_layer_id, self.run_already_done, self.run_predictions = ev.layer_id, ev.already_done, []
         self.run_panel.set_progress(ev.already_done, ev.total, None, None)
         self.update_banner()
         if ev.warnings:
@@ -111,6 +116,7 @@ class RunController(QObject):
 
     @Slot(list)
     def _on_engine_predictions(self, preds: list[Any]) -> None:
+        self.run_predictions.extend(preds)
         self.model.set_predictions(preds)
         current = self.review.current_rel_path()
         for p in preds:
