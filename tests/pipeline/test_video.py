@@ -14,6 +14,7 @@ from wildlife_desktop.pipeline.video import (
     iter_video_frames,
     majority_vote,
     probe_video,
+    read_frame,
     sample_frame_indices,
 )
 
@@ -117,3 +118,14 @@ def test_majority_vote() -> None:
     assert majority_vote([None, "fox", "deer", "deer", "fox"]) == "fox"  # tie → first seen
     assert majority_vote(["deer", "fox", "fox", "deer"]) == "deer"
     assert majority_vote((None, "badger")) == "badger"
+
+
+def test_read_frame_matches_the_sampled_frame() -> None:
+    """The Verify page shows a video box on exactly the frame the detector saw."""
+    path = sample(CHIMP)
+    sampled = dict(iter_video_frames(path, every_s=1.0, max_frames=3))
+    assert set(sampled) == {0, 30, 60}
+    for index in (0, 60):
+        assert np.array_equal(read_frame(path, index), sampled[index])
+    with pytest.raises(ImageReadError, match="no frame"):
+        read_frame(path, 10_000)

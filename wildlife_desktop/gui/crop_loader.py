@@ -54,16 +54,17 @@ def _fit(img: QImage, side: int) -> QImage:
     return img.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
-def decode_crop(path: Path, bbox: BBox) -> CropImages:
-    """Decode ``path`` and cut ``bbox`` (runs on a pool thread; no QPixmap here)."""
+def decode_crop(path: Path, bbox: BBox, frame: int | None = None) -> CropImages:
+    """Decode ``path`` (or frame ``frame`` of a video) and cut ``bbox`` (pool thread; no QPixmap)."""
     from ..core.errors import ImageReadError
     from ..pipeline.images import load_image
+    from ..pipeline.video import read_frame
 
     try:
-        decoded = load_image(path)
+        array = load_image(path).array if frame is None else read_frame(path, frame)
     except ImageReadError as exc:
         return CropImages(None, None, str(exc))
-    full = array_to_qimage(decoded.array)
+    full = array_to_qimage(array)
     crop = full.copy(padded_rect(bbox, full.width(), full.height()))
     return CropImages(_fit(crop, CROP_MAX_SIDE), _fit(full, FRAME_MAX_SIDE))
 
@@ -111,8 +112,8 @@ class CropLoader(QObject):
     def is_loading(self, key: str) -> bool:
         return key in self._in_flight
 
-    def request(self, key: str, rel_path: str, bbox: BBox) -> None:
-        """Decode the crop of ``bbox`` in ``rel_path`` unless cached or already on its way."""
+    def request(self, key: str, rel_path: str, bbox: BBox, frame: int | None = None) -> None:
+        """Decode the crop of ``bbox`` in ``rel_path`` (video: in ``frame``) unless cached or on its way."""
         from .workers import run_in_pool
 
         if self.folder is None or key in self._crops or key in self._in_flight:
@@ -132,7 +133,7 @@ class CropLoader(QObject):
         def failed(exc: BaseException) -> None:
             done(CropImages(None, None, str(exc)))
 
-        run_in_pool(lambda: decode_crop(path, bbox), done, failed, self)
+        run_in_pool(lambda: decode_crop(path, bbox, frame), done, failed, self)
 
     def request_thumbnail(self, rel_path: str) -> None:
         from .workers import run_in_pool

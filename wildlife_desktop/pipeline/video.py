@@ -197,6 +197,25 @@ def iter_video_frames(
         cap.release()
 
 
+def read_frame(path: Path, index: int, *, target: int | None = None) -> np.ndarray:
+    """The RGB frame ``index`` of a video (grabbed sequentially: seeking is unreliable on AVI/ASF).
+
+    Raises:
+        ImageReadError: the file cannot be opened or has fewer than ``index + 1`` frames.
+    """
+    cap = _open(path)
+    try:
+        for _ in range(max(0, index)):
+            if not cap.grab():
+                raise ImageReadError(f"video has no frame {index}")
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise ImageReadError(f"video frame {index} cannot be decoded")
+        return _to_rgb(frame, target)
+    finally:
+        cap.release()
+
+
 def majority_vote(labels: Sequence[str | None]) -> str | None:
     """Most frequent non-``None`` label; ties go to the label seen first (frame order).
 

@@ -275,10 +275,10 @@ class VerifyPageWidget(QWidget):
         self.frame_view.set_box(det.bbox, label_color(cur.model_label))
         assert s is not None
         for it in (cur, *self._upcoming(PREFETCH)):
-            self.loader.request(item_key(it), it.file, it.detection.bbox)
+            self.loader.request(item_key(it), it.file, it.detection.bbox, it.detection.frame)
         if s.position > 0:  # "back" should be instant too
             prev = s.items[s.position - 1]
-            self.loader.request(item_key(prev), prev.file, prev.detection.bbox)
+            self.loader.request(item_key(prev), prev.file, prev.detection.bbox, prev.detection.frame)
         self._show_images()
         self._show_sequence()
 
