@@ -8,27 +8,12 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.folders import make_card
-from tests.fixtures.tiny_onnx import tiny_classifier, tiny_yolov10
+from tests.fixtures.tiny_onnx import tiny_yolov10
 from wildlife_desktop.core.paths import AppPaths
 from wildlife_desktop.core.progress import CancelToken
 from wildlife_desktop.pipeline.job import FileProcessed, JobConfig, JobFinished, JobStarted, run_job
 from wildlife_desktop.pipeline.results import load_results
 from wildlife_desktop.runtime.store import ModelStore
-
-
-@pytest.fixture
-def paths() -> AppPaths:
-    return AppPaths.default().ensure()
-
-
-@pytest.fixture
-def models(paths: AppPaths, tmp_path: Path) -> tuple[str, str]:
-    store = ModelStore(paths)
-    det = store.import_onnx(tiny_yolov10(tmp_path / "tiny-det.onnx"), family="yolov10",
-                            labels=("animal", "person", "vehicle"))
-    cls = store.import_onnx(tiny_classifier(tmp_path / "tiny-cls.onnx"), family="classifier",
-                            labels=("red", "green", "blue"), input_size=32)
-    return det.id, cls.id
 
 
 def _run(config: JobConfig, paths: AppPaths, cancel: CancelToken | None = None) -> list[object]:
