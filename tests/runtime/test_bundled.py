@@ -11,24 +11,21 @@ import numpy as np
 import pytest
 
 from wildlife_desktop import cli
+from wildlife_desktop.cli.selftest_assets import SELFTEST_MODEL_ID as PACK_ID
+from wildlife_desktop.cli.selftest_assets import SELFTEST_ONNX as ONNX
+from wildlife_desktop.cli.selftest_assets import write_selftest_pack
 from wildlife_desktop.core.errors import ModelLoadError
 from wildlife_desktop.runtime import ModelStore
 from wildlife_desktop.runtime.bundled import BUNDLED_ENV, bundled_packs_dir, install_bundled
 from wildlife_desktop.runtime.manifest import MANIFEST_NAME
 from wildlife_desktop.runtime.store import IN_PLACE_LINK
 
-ASSET_PACK = Path(__file__).resolve().parents[2] / "wildlife_desktop" / "assets" / "selftest"
-PACK_ID = "selftest-tiny-yolov10"
-ONNX = "selftest_yolov10.onnx"
-
 
 @pytest.fixture
 def packs(tmp_path: Path) -> Path:
     """``<tmp>/app/models/tiny/`` holding a real pack (manifest + ONNX), like a release build."""
     root = tmp_path / "app" / "models"
-    (root / "tiny").mkdir(parents=True)
-    for name in (MANIFEST_NAME, ONNX):
-        shutil.copy2(ASSET_PACK / name, root / "tiny" / name)
+    write_selftest_pack(root / "tiny")
     return root
 
 

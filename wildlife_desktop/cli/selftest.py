@@ -1,4 +1,4 @@
-"""``self-test``: prove this installation works (bundled tiny model on a bundled image)."""
+"""``self-test``: prove this installation works (a tiny synthetic model on a synthetic image)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .output import emit
 
 
 def cmd_self_test(args: argparse.Namespace, paths: AppPaths) -> int:
-    """Run the bundled tiny detector on the bundled image through the real pipeline, in a throw-away home.
+    """Run a tiny synthetic detector on a synthetic JPEG through the real pipeline, in a throw-away home.
 
     Checks that onnxruntime loads, that decoding and EXIF reading work, and that the sidecars
     are written and parse. Touches neither the user's model store nor their settings.
@@ -24,11 +24,11 @@ def cmd_self_test(args: argparse.Namespace, paths: AppPaths) -> int:
     import os
     import shutil
     import tempfile
-    from importlib import resources
 
     from ..core.paths import HOME_ENV
     from ..pipeline.job import FileProcessed, JobConfig, JobFinished, run_job
     from ..runtime.store import ModelStore
+    from .selftest_assets import SELFTEST_DATETIME, write_selftest_image, write_selftest_pack
 
     t0 = time.perf_counter()
     checks: list[tuple[str, bool, str]] = []
@@ -50,15 +50,13 @@ def cmd_self_test(args: argparse.Namespace, paths: AppPaths) -> int:
         import PIL
 
         check("decoders", True, f"Pillow {PIL.__version__}, OpenCV {cv2.__version__}")
-        with resources.as_file(resources.files("wildlife_desktop").joinpath("assets", "selftest")) as assets:
-            images = tmp / "images"
-            images.mkdir()
-            for jpg in Path(assets).glob("*.jpg"):
-                shutil.copy2(jpg, images / jpg.name)
-            os.environ[HOME_ENV] = str(tmp / "home")
-            st_paths = AppPaths.under(tmp / "home").ensure()
-            store = ModelStore(st_paths)
-            m = store.import_pack(Path(assets))
+        images = tmp / "images"
+        images.mkdir()
+        write_selftest_image(images / "selftest.jpg")
+        os.environ[HOME_ENV] = str(tmp / "home")
+        st_paths = AppPaths.under(tmp / "home").ensure()
+        store = ModelStore(st_paths)
+        m = store.import_pack(write_selftest_pack(tmp / "pack"))
         store.open_detector(m.id, intra_threads=1)
         check("model", True, f"{m.id} loaded (sha256 {m.sha256[:12]}...)")
         preds, summary = [], None
@@ -72,7 +70,7 @@ def cmd_self_test(args: argparse.Namespace, paths: AppPaths) -> int:
                  f"{len(preds)} image(s) processed" + (f"; failed {failures}" if failures else "")):
             p = preds[0]
             check("decode", bool(p.meta.width and p.meta.height), f"{p.meta.width}x{p.meta.height}")
-            check("exif", p.meta.datetime == "2011-07-06 15:40:11",
+            check("exif", p.meta.datetime == SELFTEST_DATETIME,
                   f"DateTimeOriginal {p.meta.datetime}, camera {p.meta.make or ''} {p.meta.model or ''}".strip())
             animal = [d for d in p.detections if d.category == "1"]
             check("detections", len(animal) == 1 and 0.0 < animal[0].confidence < 1.0,
@@ -105,6 +103,6 @@ def cmd_self_test(args: argparse.Namespace, paths: AppPaths) -> int:
 
 
 def add_parsers(sub: Any) -> None:
-    st = sub.add_parser("self-test", help="check this installation: run a tiny bundled model on a bundled image")
+    st = sub.add_parser("self-test", help="check this installation: run a tiny synthetic model on a synthetic image")
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cmd_self_test)
