@@ -36,6 +36,14 @@ def _install_twin() -> None:
                                                 labels=("animal", "person", "vehicle"))
 
 
+def _cct_copy(folder: Path, n: int) -> Path:
+    """A writable folder holding the first ``n`` real Caltech camera-trap JPEGs."""
+    folder.mkdir()
+    for src in sorted(CCT_DIR.glob("*.jpg"))[:n]:
+        shutil.copy2(src, folder / src.name)
+    return folder
+
+
 def test_no_models_says_so_and_cannot_start(qtbot: QtBot, cct_folder: Path) -> None:
     win = _window(qtbot)
     assert win.run_panel.page() == 0  # the "no model installed" page
@@ -85,10 +93,7 @@ def test_run_with_twin_fills_results_and_reaches_100_percent(qtbot: QtBot, cct_f
 
 
 def test_cancel_mid_run_then_restart_resumes(qtbot: QtBot, tmp_path: Path) -> None:
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for src in sorted(CCT_DIR.glob("*.jpg"))[:14]:
-        shutil.copy2(src, folder / src.name)
+    folder = _cct_copy(tmp_path / "many", 14)
     _install_twin()
     win = _window(qtbot)
     _open(qtbot, win, folder)
@@ -129,10 +134,7 @@ def test_corrupt_image_shows_as_failed(qtbot: QtBot, cct_folder: Path) -> None:
 
 
 def test_close_during_run_cancels_and_keeps_work(qtbot: QtBot, tmp_path: Path) -> None:
-    folder = tmp_path / "closing"
-    folder.mkdir()
-    for src in sorted(CCT_DIR.glob("*.jpg"))[:10]:
-        shutil.copy2(src, folder / src.name)
+    folder = _cct_copy(tmp_path / "closing", 10)
     _install_twin()
     win = _window(qtbot)
     _open(qtbot, win, folder)

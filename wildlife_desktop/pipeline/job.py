@@ -28,7 +28,7 @@ from ..runtime.store import ModelStore
 from .images import DecodedImage, load_image
 from .journal import LayerInfo, Workspace, current_entries
 from .predict import PredictOptions, failed, predict_image, predict_video
-from .results import build_bundle, write_sidecars
+from .results import build_bundle, count_files, write_sidecars
 from .scan import scan_folder
 
 logger = logging.getLogger(__name__)
@@ -132,23 +132,6 @@ def _layer_for(config: JobConfig, store: ModelStore) -> LayerInfo:
     )
 
 
-def summarize(
-    preds: dict[str, Prediction], threshold: float
-) -> tuple[int, int, int, int, int]:
-    """(failed, animals, persons, vehicles, empty) file counts at ``threshold``."""
-    n_fail = n_an = n_pe = n_ve = n_empty = 0
-    for p in preds.values():
-        if p.failed:
-            n_fail += 1
-            continue
-        cats = {d.category for d in p.detections if d.confidence >= threshold}
-        n_an += "1" in cats
-        n_pe += "2" in cats
-        n_ve += "3" in cats
-        n_empty += not cats
-    return n_fail, n_an, n_pe, n_ve, n_empty
-
-
 def _decode(path: Path, target: int) -> DecodedImage | ImageReadError:
     try:
         return load_image(path, target=target)
@@ -226,7 +209,7 @@ def run_job(
         journal.close()
     sidecars = checkpoint()
     yield SidecarsWritten(sidecars)
-    n_fail, n_an, n_pe, n_ve, n_empty = summarize(done, thr)
+    n_fail, n_an, n_pe, n_ve, n_empty = count_files(done, thr)
     yield JobFinished(JobSummary(
         total=len(scan.files), processed=processed, failed=n_fail, animals=n_an, persons=n_pe,
         vehicles=n_ve, empty=n_empty, elapsed_s=time.monotonic() - t0, output_dir=ws.out_dir,

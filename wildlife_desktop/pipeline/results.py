@@ -91,11 +91,24 @@ def folder_summary(folder: Path, paths: AppPaths | None = None) -> FolderSummary
     return None if res is None else summarize(res)
 
 
+def count_files(preds: dict[str, Prediction], threshold: float) -> tuple[int, int, int, int, int]:
+    """(failed, animals, persons, vehicles, empty) file counts at ``threshold``."""
+    n_fail = n_an = n_pe = n_ve = n_empty = 0
+    for p in preds.values():
+        if p.failed:
+            n_fail += 1
+            continue
+        cats = {d.category for d in p.detections if d.confidence >= threshold}
+        n_an += "1" in cats
+        n_pe += "2" in cats
+        n_ve += "3" in cats
+        n_empty += not cats
+    return n_fail, n_an, n_pe, n_ve, n_empty
+
+
 def summarize(res: FolderResults) -> FolderSummary:
     """The badge counts of already-loaded results (no rescan of the folder)."""
-    animals = sum(1 for p in res.predictions.values()
-                  if any(d.category == "1" and d.confidence >= res.layer.typical_threshold for d in p.detections))
-    failures = sum(1 for p in res.predictions.values() if p.failed)
+    failures, animals, *_ = count_files(res.predictions, res.layer.typical_threshold)
     return FolderSummary(res.total_files, len(res.predictions), animals, failures)
 
 
