@@ -29,7 +29,7 @@ _FILE_MODE = 0o666 & ~_current_umask()
 
 
 @contextlib.contextmanager
-def _atomic_file(path: Path, mode: str, **kwargs: Any) -> Iterator[IO[Any]]:
+def _atomic_file(path: Path, mode: str, *, durable: bool = True, **kwargs: Any) -> Iterator[IO[Any]]:
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -41,7 +41,8 @@ def _atomic_file(path: Path, mode: str, **kwargs: Any) -> Iterator[IO[Any]]:
                 os.fchmod(fh.fileno(), _FILE_MODE)
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -65,13 +66,16 @@ def atomic_open(path: Path, *, newline: str | None = None) -> contextlib.Abstrac
     return _atomic_file(path, "w", encoding="utf-8", newline=newline)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` atomically.
+
+    ``durable=False`` skips the ``fsync`` (a cache: after a power cut the file may be empty
+    or short, never half-replaced; its reader must treat that as a miss).
 
     Raises:
         SidecarWriteError: the folder is missing, read-only or full.
     """
-    with _atomic_file(path, "wb") as fh:
+    with _atomic_file(path, "wb", durable=durable) as fh:
         fh.write(data)
 
 

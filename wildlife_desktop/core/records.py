@@ -19,7 +19,7 @@ IMAGE_EXTENSIONS: Final[frozenset[str]] = frozenset({".jpg", ".jpeg", ".png", ".
 VIDEO_EXTENSIONS: Final[frozenset[str]] = frozenset({".mp4", ".avi", ".mov", ".asf", ".mkv"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BBox:
     """Normalised box ``[x_min, y_min, width, height]`` in 0..1, origin top-left."""
 
@@ -47,7 +47,7 @@ class BBox:
         return inter / union if union > 0 else 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Classification:
     """One species label for one detection crop."""
 
@@ -55,7 +55,7 @@ class Classification:
     confidence: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Detection:
     """One box from the detector, with the classifier's top-k labels for its crop."""
 
@@ -78,7 +78,7 @@ class Detection:
         return self.classifications[0].confidence if self.classifications else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MediaFile:
     """A file found by the folder scan. ``key`` identifies this exact version of the file."""
 
@@ -92,7 +92,7 @@ class MediaFile:
         return (self.rel_path, self.size, self.mtime_ns)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MediaMeta:
     """What we know about a file's content: EXIF and decoded size."""
 
@@ -104,7 +104,7 @@ class MediaMeta:
     orientation: int = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Prediction:
     """Model output for one file (image, or whole video), as stored in the journal.
 

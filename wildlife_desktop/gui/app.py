@@ -59,9 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     QCoreApplication.setApplicationName("WildlifeDesktop")
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "wildlife-desktop"])
     sys.excepthook = _excepthook
+    from . import interpreter
     from .main_window import MainWindow
 
     win = MainWindow(paths)
+    interpreter.configure()
     if args.size:
         w, _, h = args.size.lower().partition("x")
         win.resize(int(w), int(h))

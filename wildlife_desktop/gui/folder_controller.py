@@ -14,14 +14,17 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from ..core.paths import AppPaths
+from .interpreter import bulk_load
+from .item_models.thumbnail_model import index_files
 from .view_state import Thresholds
 from .workers import run_in_pool
 
-_Loaded = tuple[Any, dict[str, Any], tuple[Any, ...], dict[str, Any], Any]
+_Loaded = tuple[Any, dict[str, Any], tuple[Any, ...], dict[str, Any], Any, frozenset[str]]
+_NOTHING: _Loaded = (None, {}, (), {}, None, frozenset())
 
 
 def _derive(res: Any, digests: dict[str, Any]) -> _Loaded:
-    """(results, sequences, decisions, digests, summary) of ``res``; pool thread.
+    """(results, sequences, decisions, digests, summary, labels) of ``res``; pool thread.
 
     Everything the GUI thread would otherwise compute per file is made here. ``digests`` holds
     the already-known ``PredictionDigest`` of unchanged predictions; the others are made.
@@ -33,17 +36,18 @@ def _derive(res: Any, digests: dict[str, Any]) -> _Loaded:
     from .view_state import PredictionDigest
 
     if res is None:
-        return None, {}, (), {}, None
+        return _NOTHING
     seqs = assign_sequences((r, p.meta.datetime) for r, p in res.predictions.items())
     out = {r: d if (d := digests.get(r)) is not None else PredictionDigest.of(p) for r, p in res.predictions.items()}
-    return res, seqs, load_decisions(res.output_dir / STATE_DIRNAME), out, summarize(res)
+    labels = frozenset(lab for d in out.values() if d.best is not None and (lab := d.best.top_label))
+    return res, seqs, load_decisions(res.output_dir / STATE_DIRNAME), out, summarize(res), labels
 
 
 class FolderController(QObject):
-    """Signals: ``sig_scanned(list[MediaFile])``, ``sig_results_loaded(bool imported)``,
+    """Signals: ``sig_scanned(list[MediaFile], dict[rel_path, position])``, ``sig_results_loaded(bool imported)``,
     ``sig_exported(tuple[Path, ...])``, ``sig_failed(str)``, ``sig_preview_image``/``sig_preview_meta``."""
 
-    sig_scanned = Signal(list)
+    sig_scanned = Signal(object, object)
     sig_results_loaded = Signal(bool)
     sig_exported = Signal(tuple)
     sig_failed = Signal(str)
@@ -59,6 +63,7 @@ class FolderController(QObject):
         self.decisions: tuple[Any, ...] = ()  # formats.decisions history of the open folder
         self.digests: dict[str, Any] = {}  # rel_path -> view_state.PredictionDigest (made on the pool)
         self.summary: Any = None  # pipeline.results.FolderSummary of the loaded results (folder badge)
+        self.labels: frozenset[str] = frozenset()  # classifier labels of the files' best boxes
         self.files: tuple[Any, ...] | None = None  # the scan shown in the grid (MediaFile, ...)
         self.results_loaded = False
 
@@ -68,16 +73,21 @@ class FolderController(QObject):
 
         folder = Path(folder)
         self.folder, self.results, self.sequences, self.decisions = folder, None, {}, ()
-        self.digests, self.summary, self.files = {}, None, None
+        self.digests, self.summary, self.files, self.labels = {}, None, None, frozenset()
         self.results_loaded = False
 
-        def done(scan: Any) -> None:
+        def scan() -> tuple[Any, dict[str, int]]:
+            found = scan_folder(folder)
+            return found, index_files(found.files)  # 30 ms for 100k files: not on the GUI thread
+
+        def done(out: tuple[Any, dict[str, int]]) -> None:
+            found, index_of = out
             if folder == self.folder:
-                self.files = scan.files
-                self.sig_scanned.emit(list(scan.files))
+                self.files = found.files
+                self.sig_scanned.emit(list(found.files), index_of)
                 self.load_results(import_json)
 
-        run_in_pool(lambda: scan_folder(folder), done, self._on_error, self)
+        run_in_pool(scan, done, self._on_error, self)
 
     def load_results(self, import_json: Path | None = None) -> None:
         """Load (or first import) the folder's results on the pool; ``sig_results_loaded`` when done.
@@ -121,7 +131,7 @@ class FolderController(QObject):
         def work() -> _Loaded:
             ws = Workspace.locate(folder, paths, create=False)
             if ws is None:
-                return None, {}, (), {}, None
+                return _NOTHING
             known = {f.rel_path for f in files}
             preds = base
             fresh = {p.rel_path: p for p in predictions if p.rel_path in known}
@@ -133,13 +143,17 @@ class FolderController(QObject):
         self._run_load(folder, work, imported=False)
 
     def _run_load(self, folder: Path, work: Callable[[], _Loaded], *, imported: bool) -> None:
+        def load() -> _Loaded:
+            with bulk_load():  # no GC pause while ~10 objects per file are built (interpreter.py)
+                return work()
+
         def done(out: _Loaded) -> None:
             if folder == self.folder:
-                self.results, self.sequences, self.decisions, self.digests, self.summary = out
+                self.results, self.sequences, self.decisions, self.digests, self.summary, self.labels = out
                 self.results_loaded = True
                 self.sig_results_loaded.emit(imported)
 
-        run_in_pool(work, done, self._on_error, self)
+        run_in_pool(load, done, self._on_error, self)
 
     def typical_threshold(self) -> float | None:
         """The detector's usual display threshold (from the model pack), when results are loaded."""

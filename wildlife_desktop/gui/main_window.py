@@ -172,10 +172,10 @@ class MainWindow(QMainWindow):
     def load_results(self, import_json: Path | None = None) -> None:
         self.controller.load_results(import_json)
 
-    @Slot(list)
-    def _on_controller_scanned(self, files: list[Any]) -> None:
+    @Slot(object, object)
+    def _on_controller_scanned(self, files: list[Any], index_of: dict[str, int]) -> None:
         folder = self.controller.folder
-        self.model.set_files(folder, files)
+        self.model.set_files(folder, files, index_of)
         self.grid.refresh_filters()
         self.grid.select_row(0)
         self.statusBar().showMessage(self.tr("%n file(s) in {0}", "", len(files)).format(folder))
@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
                 self.review.set_thresholds(Thresholds(typical, self.review.thresholds.classification))
             self._thresholds_timer.stop()
             self.model.thresholds = self.review.thresholds
-            self.model.set_predictions(c.results.predictions.values(), replace=True, digests=c.digests)
+            self.model.replace_results(c.results.predictions, c.digests, c.labels)
             self.model.set_reviewed(c.reviewed_files())
             self.grid.refresh_filters()
             if imported:  # demo/import: land on the first detection

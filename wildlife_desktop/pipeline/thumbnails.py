@@ -86,9 +86,10 @@ class ThumbnailCache:
     def cached(self, path: Path, size: int, mtime_ns: int) -> bytes | None:
         """Cached bytes, or None when this file version was never thumbnailed."""
         try:
-            return self.cache_path(path, size, mtime_ns).read_bytes()
+            data = self.cache_path(path, size, mtime_ns).read_bytes()
         except OSError:
             return None
+        return data if _complete_jpeg(data) else None
 
     def get(self, path: Path, size: int | None = None, mtime_ns: int | None = None) -> bytes:
         """Thumbnail bytes of ``path``, from the cache or freshly decoded (and then cached).
@@ -107,14 +108,20 @@ class ThumbnailCache:
                 raise ImageReadError(f"Cannot read {path.name}: {exc.strerror or exc}") from exc
             size, mtime_ns = st.st_size, st.st_mtime_ns
         target = self.cache_path(path, size, mtime_ns)
-        try:
-            return target.read_bytes()
-        except OSError:
-            pass
+        cached = self.cached(path, size, mtime_ns)
+        if cached is not None:
+            return cached
         data = make_thumbnail_bytes(path, self.px)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(target, data)
+            # No fsync per thumbnail (it stalled the decode threads on slow disks): a file cut
+            # short by a power loss fails the JPEG-markers check in ``cached`` and is remade.
+            atomic_write_bytes(target, data, durable=False)
         except (OSError, SidecarWriteError):
             pass  # a read-only or full cache only costs speed
         return data
+
+
+def _complete_jpeg(data: bytes) -> bool:
+    """A whole JPEG: start-of-image marker first, end-of-image marker last."""
+    return data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9"

@@ -23,7 +23,11 @@ _PENDING = object()
 
 
 class FolderModel(QFileSystemModel):
-    """Directories only. ``data(index, BADGE_ROLE)`` → ``FolderSummary | None``."""
+    """Directories only. ``data(index, BADGE_ROLE)`` → ``FolderSummary | None``.
+
+    The view hides the size/type/date columns; ``columnCount`` is not overridden because Qt
+    calls it twice per painted row, and every call into Python waits for the GIL.
+    """
 
     def __init__(self, paths: AppPaths | None = None, parent: Any = None) -> None:
         super().__init__(parent)
@@ -31,9 +35,6 @@ class FolderModel(QFileSystemModel):
         self.setFilter(QDir.Filter.Dirs | QDir.Filter.NoDotAndDotDot | QDir.Filter.Drives)
         self.setReadOnly(True)
         self._badges: dict[str, Any] = {}
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 1
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -7,6 +7,15 @@ top label, confidence) come from one :class:`PredictionDigest` per prediction, c
 so a threshold change costs comparisons, not a re-scan of every detection list. A change
 that leaves the row order as it was (the usual name order) repaints instead of re-laying out.
 
+Row count lives in C++: the class derives from ``QStringListModel`` and does not override
+``rowCount``/``index``, so a relayout of the grid (which calls ``index()`` → ``rowCount()``
+twice per row, 20k calls for 10k files) never enters Python. Entering Python needs the GIL;
+while a pool thread runs pure-Python work (loading results), each entry waited up to the
+interpreter's switch interval and a 10k-row layout froze the window for 100–500 ms. The
+string list holds one empty string per shown row; ``data()`` is answered here. ``flags()`` is
+C++ too (Qt asks it for every painted cell); the grid view turns off the editing and dragging
+those flags would allow.
+
 Threading: GUI thread only. Thumbnails arrive as ``QImage`` from the loader and are turned
 into ``QPixmap`` here (on the GUI thread) in :meth:`set_thumbnail`.
 """
@@ -14,12 +23,12 @@ into ``QPixmap`` here (on the GUI thread) in :meth:`set_thumbnail`.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, Final
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, QStringListModel, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from ...core.records import MediaFile, Prediction
@@ -53,7 +62,12 @@ class SortKey(IntEnum):
 FilterKey = str | None
 
 
-class ThumbnailModel(QAbstractListModel):
+def index_files(files: Sequence[MediaFile]) -> dict[str, int]:
+    """``rel_path -> position`` of ``files`` (the model's lookup table; ~30 ms per 100k files)."""
+    return {f.rel_path: i for i, f in enumerate(files)}
+
+
+class ThumbnailModel(QStringListModel):
     """Rows = files after filter/sort. ``sig_thumbnail_wanted(row_key)`` asks for a decode."""
 
     sig_thumbnail_wanted = Signal(str)  # rel_path; emitted from data() for painted rows only
@@ -68,6 +82,7 @@ class ThumbnailModel(QAbstractListModel):
         self._row_of: dict[int, int] | None = None  # None: rows are 0..n-1 in file order
         self._predictions: dict[str, Prediction] = {}
         self._digests: dict[str, PredictionDigest] = {}
+        self._labels: set[str] = set()  # classifier labels of the files' best detections
         self._reviewed: set[str] = set()
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
         self._thumb_failed: set[str] = set()
@@ -79,44 +94,57 @@ class ThumbnailModel(QAbstractListModel):
         self._descending = False
 
     # ---- loading -------------------------------------------------------------------------
-    def set_files(self, folder: Path, files: Iterable[MediaFile]) -> None:
-        self.beginResetModel()
+    def set_files(self, folder: Path, files: Iterable[MediaFile], index_of: dict[str, int] | None = None) -> None:
+        """Show ``files`` (pass ``index_files(files)`` when it was made off the GUI thread)."""
         self.folder = Path(folder)
         self._files = list(files)
-        self._index_of = {f.rel_path: i for i, f in enumerate(self._files)}
+        self._index_of = index_files(self._files) if index_of is None else index_of
         self._predictions = {}
         self._digests = {}
+        self._labels = set()
         self._reviewed = set()
         self._pixmaps.clear()
         self._thumb_failed.clear()
         self._requested.clear()
+        self._rows = []
         self._rebuild_rows()
-        self.endResetModel()
+        self.setStringList([""] * len(self._rows))  # the model reset
         self.sig_layout_changed.emit()
 
-    def set_predictions(self, predictions: Iterable[Prediction], *, replace: bool = False,
-                        digests: dict[str, PredictionDigest] | None = None) -> None:
-        """Add or replace predictions (a batch from the engine, or a loaded results set).
-
-        ``digests`` may carry :meth:`PredictionDigest.of` of (some of) them, computed off the
-        GUI thread; the others are computed here.
-        """
-        if replace:
-            self._predictions, self._digests = {}, {}
+    def set_predictions(self, predictions: Iterable[Prediction]) -> None:
+        """Add or replace the predictions of some files (a batch from the engine during a run)."""
         changed = False
-        index_of, preds, digs = self._index_of, self._predictions, self._digests
-        given = digests or {}
+        index_of, preds, digs, labels = self._index_of, self._predictions, self._digests, self._labels
         for p in predictions:
             rel = p.rel_path
             if rel in index_of:
                 preds[rel] = p
-                d = given.get(rel)
-                digs[rel] = d if d is not None else PredictionDigest.of(p)
+                d = digs[rel] = PredictionDigest.of(p)
+                if d.best is not None and d.best.top_label:
+                    labels.add(d.best.top_label)
                 changed = True
-        if not changed and not replace:
-            return
+        if changed:
+            self._after_predictions_changed()
+
+    def replace_results(self, predictions: dict[str, Prediction], digests: dict[str, PredictionDigest],
+                        labels: Iterable[str]) -> None:
+        """Show a whole loaded results set, prepared off the GUI thread (no per-file Python here).
+
+        ``digests`` must hold the :meth:`PredictionDigest.of` of each prediction. Predictions
+        of files the grid does not show (an imported file listing more) are left out.
+        """
+        if predictions.keys() <= self._index_of.keys():  # set comparison in C: the usual case
+            self._predictions, self._digests = dict(predictions), dict(digests)
+        else:
+            keep = self._index_of
+            self._predictions = {r: p for r, p in predictions.items() if r in keep}
+            self._digests = {r: d for r, d in digests.items() if r in keep}
+        self._labels = set(labels)
+        self._after_predictions_changed()
+
+    def _after_predictions_changed(self) -> None:
         if self._filter is None and self._min_conf <= 0 and self._sort == SortKey.NAME and not self._descending:
-            # Fast path during a run: rows do not move, just repaint them.
+            # Rows do not move (the usual case during a run): repaint them.
             self._repaint_all()
             return
         self._relayout()
@@ -129,12 +157,11 @@ class ThumbnailModel(QAbstractListModel):
         self._relayout()
 
     def clear(self) -> None:
-        self.beginResetModel()
         self.folder = None
         self._files, self._rows, self._predictions, self._digests = [], [], {}, {}
-        self._index_of, self._row_of = {}, None
+        self._index_of, self._row_of, self._labels = {}, None, set()
         self._pixmaps.clear()
-        self.endResetModel()
+        self.setStringList([])  # the model reset
 
     # ---- view settings -------------------------------------------------------------------
     def set_thresholds(self, thresholds: Thresholds) -> None:
@@ -150,10 +177,12 @@ class ThumbnailModel(QAbstractListModel):
         self._relayout()
 
     def labels(self) -> list[str]:
-        """Every visible top label in the loaded predictions (for the filter combo)."""
-        top_of = self.thresholds.top_of
-        out = {t[0] for d in self._digests.values() if (t := top_of(d))}
-        return sorted(out)
+        """The classifier labels of the files' most confident boxes, at any threshold (filter combo).
+
+        Threshold-free on purpose: the list is rebuilt on every slider step, and a scan of
+        every file per step is what made the slider stall on big folders.
+        """
+        return sorted(self._labels)
 
     # ---- thumbnails ----------------------------------------------------------------------
     def set_thumbnail(self, rel_path: str, image: QImage | None) -> None:
@@ -212,10 +241,7 @@ class ThumbnailModel(QAbstractListModel):
             counts[status_of(digs.get(f.rel_path))] += 1
         return counts
 
-    # ---- Qt model API --------------------------------------------------------------------
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
-        return 0 if parent.isValid() else len(self._rows)
-
+    # ---- Qt model API (rowCount/index stay C++: see the module docstring) -----------------
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
             return None
@@ -254,11 +280,6 @@ class ThumbnailModel(QAbstractListModel):
             return rel in self._reviewed
         return None
 
-    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
-
     def size_hint(self) -> QSize:
         return QSize(200, 180)
 
@@ -271,12 +292,27 @@ class ThumbnailModel(QAbstractListModel):
             return
         self.layoutAboutToBeChanged.emit()
         self._set_rows(rows)
+        self._resize_rows(len(rows))
         self.layoutChanged.emit()
         self.sig_layout_changed.emit()
 
     def _repaint_all(self) -> None:
         if self._rows:
             self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
+
+    def _resize_rows(self, n: int) -> None:
+        """Make the C++ row count ``n`` inside a layout change (the view relays out after it)."""
+        have = QStringListModel.rowCount(self)
+        if have == n:
+            return
+        blocked = self.blockSignals(True)  # no row insert/remove signals inside layoutChanged
+        try:
+            if n > have:
+                self.insertRows(have, n - have)
+            else:
+                self.removeRows(n, have - n)
+        finally:
+            self.blockSignals(blocked)
 
     def _rebuild_rows(self) -> None:
         self._set_rows(self._compute_rows())

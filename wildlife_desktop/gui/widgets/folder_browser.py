@@ -23,6 +23,8 @@ class FolderBrowserWidget(QWidget):
         self.tree.setObjectName("folderTree")
         self.tree.setModel(model)
         self.tree.setHeaderHidden(True)
+        for column in range(1, model.columnCount()):  # name only: no size, type, date
+            self.tree.hideColumn(column)
         self.tree.setUniformRowHeights(True)
         self.tree.setItemDelegate(FolderBadgeDelegate(self.tree))
         model.setRootPath(QDir.rootPath())

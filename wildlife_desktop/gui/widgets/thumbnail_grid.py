@@ -38,6 +38,9 @@ class ThumbnailGridWidget(QWidget):
         self.view.setBatchSize(2000)
         self.view.setSpacing(2)
         self.view.setSelectionMode(QListView.SelectionMode.SingleSelection)
+        # The model's C++ flags() say editable and draggable: the view allows neither.
+        self.view.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+        self.view.setDragEnabled(False)
         self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.view.verticalScrollBar().setSingleStep(40)
         self.delegate = ThumbnailDelegate(self.view)
