@@ -184,3 +184,18 @@ def test_replace_results_keeps_only_the_grids_files() -> None:
     assert m.data(m.index(0), ThumbRole.TOP) == ("deer", 0.9) and m.labels() == ["deer"]
     preds["a.jpg"] = _pred("a.jpg", 0.1)  # the caller's dict is not the model's
     assert m.prediction("a.jpg").detections[0].confidence == 0.9
+
+
+def test_run_batches_move_sorted_rows_at_most_every_half_second(qtbot: QtBot) -> None:
+    """A batch during a run repaints at once; the re-sort (a pass over every file) is throttled."""
+    from wildlife_desktop.gui.item_models.thumbnail_model import RUN_RELAYOUT_MS
+
+    m = ThumbnailModel()
+    m.set_files(Path("/x"), [MediaFile(n, 1, i, "image") for i, n in enumerate(["a.jpg", "b.jpg", "c.jpg"])])
+    m.set_sort(SortKey.CONFIDENCE, descending=True)
+    order = lambda: [m.media_at(r).rel_path for r in range(m.rowCount())]  # noqa: E731
+    m.set_predictions([_pred("c.jpg", 0.9)])
+    assert order() == ["a.jpg", "b.jpg", "c.jpg"]  # not moved yet
+    assert m.data(m.index(2), ThumbRole.TOP) == ("animal", 0.9)  # but the badge is there
+    m.set_predictions([_pred("b.jpg", 0.5)])  # a second batch does not restart the wait
+    qtbot.waitUntil(lambda: order() == ["c.jpg", "b.jpg", "a.jpg"], timeout=RUN_RELAYOUT_MS * 4)

@@ -28,12 +28,15 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, Final
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, QStringListModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from ...core.records import MediaFile, Prediction
 from ..view_state import FileStatus, PredictionDigest, Thresholds
 
+#: During a run, rows that must move (sorted or filtered grid) move at most this often: a
+#: relayout is a pass over every file, and batches arrive every 100 ms.
+RUN_RELAYOUT_MS: Final[int] = 500
 _PIXMAP_CACHE_MAX: Final[int] = 1500  # ~1500 * 256*192*4 B ≈ 300 MB worst case; typical far less
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -92,10 +95,15 @@ class ThumbnailModel(QStringListModel):
         self._min_conf = 0.0
         self._sort = SortKey.NAME
         self._descending = False
+        self._relayout_timer = QTimer(self)
+        self._relayout_timer.setSingleShot(True)
+        self._relayout_timer.setInterval(RUN_RELAYOUT_MS)
+        self._relayout_timer.timeout.connect(self._relayout)
 
     # ---- loading -------------------------------------------------------------------------
     def set_files(self, folder: Path, files: Iterable[MediaFile], index_of: dict[str, int] | None = None) -> None:
         """Show ``files`` (pass ``index_files(files)`` when it was made off the GUI thread)."""
+        self._relayout_timer.stop()
         self.folder = Path(folder)
         self._files = list(files)
         self._index_of = index_files(self._files) if index_of is None else index_of
@@ -124,7 +132,7 @@ class ThumbnailModel(QStringListModel):
                     labels.add(d.best.top_label)
                 changed = True
         if changed:
-            self._after_predictions_changed()
+            self._after_predictions_changed(throttled=True)
 
     def replace_results(self, predictions: dict[str, Prediction], digests: dict[str, PredictionDigest],
                         labels: Iterable[str]) -> None:
@@ -142,10 +150,15 @@ class ThumbnailModel(QStringListModel):
         self._labels = set(labels)
         self._after_predictions_changed()
 
-    def _after_predictions_changed(self) -> None:
+    def _after_predictions_changed(self, *, throttled: bool = False) -> None:
         if self._filter is None and self._min_conf <= 0 and self._sort == SortKey.NAME and not self._descending:
             # Rows do not move (the usual case during a run): repaint them.
             self._repaint_all()
+            return
+        if throttled:  # repaint the new badges now; move rows at most every RUN_RELAYOUT_MS
+            self._repaint_all()
+            if not self._relayout_timer.isActive():
+                self._relayout_timer.start()
             return
         self._relayout()
 
@@ -157,6 +170,7 @@ class ThumbnailModel(QStringListModel):
         self._relayout()
 
     def clear(self) -> None:
+        self._relayout_timer.stop()
         self.folder = None
         self._files, self._rows, self._predictions, self._digests = [], [], {}, {}
         self._index_of, self._row_of, self._labels = {}, None, set()
@@ -285,6 +299,7 @@ class ThumbnailModel(QStringListModel):
 
     # ---- internals -----------------------------------------------------------------------
     def _relayout(self) -> None:
+        self._relayout_timer.stop()
         rows = self._compute_rows()
         if rows == self._rows:  # same order (e.g. name order, no filter): nothing moves
             self._repaint_all()
