@@ -184,6 +184,39 @@ def _time_ms(sessions: Sequence[Any], name: str, tensors: list[np.ndarray], runs
     return [float(np.median(t)) for t in times]
 
 
+def write_int8_qdq(
+    src: Path | str, dst: Path | str, input_name: str, calibration: Sequence[np.ndarray]
+) -> tuple[int, int]:
+    """Write the static int8 (QDQ) copy of ``src`` at ``dst``, calibrated on prepared input tensors.
+
+    The settings of :func:`quantize_static_model` (u8 activations, s8 per-channel weights,
+    MinMax; nodes after the last convolution stay float). ``calibration`` holds tensors ready
+    for the model's input ``input_name`` (one ``run`` each).
+
+    Returns:
+        ``(quantized_nodes, excluded_nodes)``: graph nodes before quantisation, split into
+        those eligible for int8 and the float tail.
+    """
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    src, dst = Path(src), Path(dst)
+    with tempfile.TemporaryDirectory(prefix="wd-quant-") as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        model = onnx.load(str(pre))
+        tail = _tail_nodes(model)
+        onnx.save(model, str(pre))
+        n_nodes = len(model.graph.node)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        quantize_static(
+            str(pre), str(dst), _Reader(input_name, list(calibration)), quant_format=QuantFormat.QDQ,
+            per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=tail,
+        )
+    return n_nodes - len(tail), len(tail)
+
+
 def quantize_static_model(
     src: Path | str,
     dst: Path | str,
@@ -226,9 +259,6 @@ def quantize_static_model(
     Raises:
         ModelLoadError: unknown family, unloadable model, or no calibration images.
     """
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
     spec = FAMILIES.get(family)
     if spec is None:
         raise ModelLoadError(f"Unknown model family {family!r}")
@@ -245,19 +275,7 @@ def quantize_static_model(
     cal = [_tensor(_as_array(im, side), family, hw) for im in calibration_images]
     evals = cal if eval_images is None else [_tensor(_as_array(im, side), family, hw) for im in eval_images]
 
-    with tempfile.TemporaryDirectory(prefix="wd-quant-") as tmp:
-        pre = Path(tmp) / "pre.onnx"
-        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-        model = onnx.load(str(pre))
-        tail = _tail_nodes(model)
-        onnx.save(model, str(pre))
-        n_nodes = len(model.graph.node)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        quantize_static(
-            str(pre), str(dst), _Reader(inp.name, cal), quant_format=QuantFormat.QDQ, per_channel=True,
-            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=tail,
-        )
+    quantized_nodes, excluded_nodes = write_int8_qdq(src, dst, inp.name, cal)
     int8 = make_session(dst, intra_threads=intra_threads)
     out_name = fp32.get_outputs()[0].name
 
@@ -313,6 +331,6 @@ def quantize_static_model(
         family=family, src=str(src), dst=str(dst), fp32_ms=round(fp32_ms, 2), int8_ms=round(int8_ms, 2),
         speedup=round(speedup, 3), finite=finite, f1_vs_fp32=round(f1, 4), f1_low=round(f1_low, 4),
         threshold=threshold, low_threshold=low_threshold, boxes_fp32=n_ref, boxes_fp32_low=n_ref_low,
-        n_calibration=len(cal), n_eval=len(evals), quantized_nodes=n_nodes - len(tail), excluded_nodes=len(tail),
+        n_calibration=len(cal), n_eval=len(evals), quantized_nodes=quantized_nodes, excluded_nodes=excluded_nodes,
         safe_default=not reasons, reason="; ".join(reasons) or "faster, finite and agrees with fp32",
     )
