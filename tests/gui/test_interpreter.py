@@ -46,3 +46,17 @@ def test_configure_sets_the_switch_interval() -> None:
     finally:
         sys.setswitchinterval(old)
         gc.unfreeze()
+
+
+def test_freeze_every_freezes_after_n_reported_objects() -> None:
+    freezer = interpreter.FreezeEvery(n=100)
+    try:
+        gc.unfreeze()
+        kept = [[i] for i in range(50)]
+        freezer.add(len(kept))
+        assert gc.get_freeze_count() == 0
+        kept += [[i] for i in range(50)]
+        freezer.add(50)
+        assert gc.get_freeze_count() >= len(kept)
+    finally:
+        gc.unfreeze()

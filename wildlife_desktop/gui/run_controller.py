@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from ..core.paths import AppPaths
 from .engine import InferenceEngine
 from .folder_controller import FolderController
+from .interpreter import FreezeEvery
 from .item_models.thumbnail_model import ThumbnailModel
 from .widgets.review_pane import ReviewPaneWidget
 from .widgets.run_panel import RunPanelWidget
@@ -41,6 +42,7 @@ class RunController(QObject):
         self.run_layer_id: str | None = None
         self.run_already_done = 0
         self.run_predictions: list[Any] = []
+        self._freezer = FreezeEvery()
         engine.sig_running_changed.connect(run_panel.set_running)
         engine.sig_started.connect(self._on_engine_started)
         engine.sig_predictions.connect(self._on_engine_predictions)
@@ -117,6 +119,7 @@ class RunController(QObject):
     @Slot(list)
     def _on_engine_predictions(self, preds: list[Any]) -> None:
         self.run_predictions.extend(preds)
+        self._freezer.add(len(preds))  # the grid keeps them: out of full GC passes (gui/interpreter.py)
         self.model.set_predictions(preds)
         current = self.review.current_rel_path()
         for p in preds:
