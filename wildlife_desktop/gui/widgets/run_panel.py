@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 
-def _fmt_eta(seconds: float | None) -> str:
+def format_eta(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     s = int(round(seconds))
@@ -170,7 +170,7 @@ class RunPanelWidget(QWidget):
         self.progress.setValue(done)
         self.progress.setFormat(self.tr("{0} / {1}").format(done, total))
         if rate:
-            self.rate_label.setText(self.tr("{0:.1f} images/s · ETA {1}").format(rate, _fmt_eta(eta_s)))
+            self.rate_label.setText(self.tr("{0:.1f} images/s · ETA {1}").format(rate, format_eta(eta_s)))
         else:
             self.rate_label.setText(self.tr("loading model…") if done == 0 else "")
 
