@@ -1,7 +1,8 @@
 """Headless command line over the same core the GUI uses.
 
 Everything the window does can be done here: scan, detect (resumable), import results made
-elsewhere, export sidecars, manage model packs. ``--json`` prints one JSON object per event.
+elsewhere, export sidecars, manage model packs, fine-tune a classifier on verified crops.
+``--json`` prints one JSON object per event.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..core.errors import WildlifeError
 from ..core.paths import AppPaths
-from . import benchmark, decisions, folder, models, reference, selftest
+from . import benchmark, decisions, folder, models, reference, selftest, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"wildlife-desktop {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = p.add_subparsers(dest="command", required=True)
-    for module in (folder, decisions, selftest, benchmark, models, reference):
+    for module in (folder, decisions, selftest, benchmark, models, reference, train):
         module.add_parsers(sub)
     return p
 

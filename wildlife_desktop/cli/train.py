@@ -1,0 +1,156 @@
+"""``train``: fine-tune a classifier on the crops people verified, and register it as a new model pack."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..core.paths import AppPaths
+from ..core.progress import CancelToken
+from .output import clear_line, emit
+
+
+def _table(metrics: Any) -> list[str]:
+    width = max(12, *(len(c.label) for c in metrics.per_class)) + 2
+    lines = [f"  {'label':{width}s}{'precision':>10s}{'recall':>8s}{'F1':>7s}{'support':>9s}"]
+    for c in metrics.per_class:
+        lines.append(f"  {c.label:{width}s}{c.precision:>10.3f}{c.recall:>8.3f}{c.f1:>7.3f}{c.support:>9d}")
+    return lines
+
+
+def _confusion(metrics: Any) -> list[str]:
+    labels = metrics.labels
+    width = max(8, *(len(lab) for lab in labels)) + 2
+    col = max(6, *(len(lab) + 1 for lab in labels))
+    lines = [
+        "  Confusion matrix (rows: true label, columns: predicted):",
+        "  " + " " * width + "".join(f"{lab:>{col}s}" for lab in labels),
+    ]
+    for lab, row in zip(labels, metrics.confusion, strict=True):
+        lines.append(f"  {lab:{width}s}" + "".join(f"{v:>{col}d}" for v in row))
+    return lines
+
+
+def _crop_progress(done: int, total: int, elapsed: float, tty: bool) -> None:
+    width = 30
+    filled = int(width * done / total) if total else width
+    rate = f"{done / elapsed:.1f} crops/s" if elapsed > 0 and done else "-- crops/s"
+    text = f"  features [{'#' * filled}{'.' * (width - filled)}] {done}/{total} crops  {rate}"
+    print(f"\r{text}" if tty else text, end="" if tty else "\n", file=sys.stderr, flush=True)
+
+
+def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
+    from ..training.finetune import (
+        RANDOM_WEIGHTS_WARNING,
+        FinetuneConfig,
+        FinetuneFinished,
+        FinetuneProgress,
+        FinetuneStarted,
+        run_finetune,
+    )
+
+    config = FinetuneConfig(
+        folders=tuple(Path(f) for f in args.folders),
+        base_model_id=args.base,
+        name=args.name,
+        val_fraction=args.val_fraction,
+        split=args.split,
+        min_per_class=args.min_per_class,
+        max_epochs=args.max_epochs,
+        quantize=not args.no_quantize,
+        flip_augment=not args.no_flip,
+        seed=args.seed,
+    )
+    from ..runtime.store import ModelStore
+
+    base, _ = ModelStore(paths).get(args.base)
+    if base.random_weights and not args.json:
+        print(f"WARNING: {RANDOM_WEIGHTS_WARNING}", file=sys.stderr)
+    tty = sys.stderr.isatty()
+    t0 = time.monotonic()
+    last_print = 0.0
+    try:
+        for ev in run_finetune(config, paths=paths, cancel=CancelToken()):
+            if args.json:
+                emit(type(ev).__name__, ev)
+                continue
+            if isinstance(ev, FinetuneStarted):
+                counts = ", ".join(f"{lab} {n}" for lab, n in ev.counts)
+                print(f"Verified crops: {counts} ({sum(n for _, n in ev.counts)} in all)")
+                if ev.dropped:
+                    print(f"Left out (fewer than {config.min_per_class} verified crops): {', '.join(ev.dropped)}")
+                for why in ev.skipped:
+                    print(f"  not used: {why}", file=sys.stderr)
+                print(
+                    f"Training {len(ev.labels)} labels on {ev.n_examples} crops, split by {ev.split_by}: "
+                    f"{ev.n_train} for training, {ev.n_val} for validation"
+                )
+            elif isinstance(ev, FinetuneProgress):
+                now = time.monotonic()
+                if ev.stage == "features":
+                    if now - last_print > (0.2 if tty else 5.0) or ev.done == ev.total:
+                        last_print = now
+                        _crop_progress(ev.done, ev.total, now - t0, tty)
+                    if ev.done == ev.total:
+                        clear_line(tty)
+                        print(f"Features of {ev.total} crops computed in {now - t0:.1f} s", file=sys.stderr)
+                elif ev.stage == "training":
+                    if ev.done == ev.total:
+                        print(f"  training: {ev.message or 'done'}", file=sys.stderr)
+                    elif now - last_print > (1.0 if tty else 10.0):
+                        last_print = now
+                        print(f"  training: epoch {ev.done}/{ev.total}, {ev.message}", file=sys.stderr)
+                else:
+                    print(f"  export {ev.done}/{ev.total}: {ev.message}", file=sys.stderr)
+            elif isinstance(ev, FinetuneFinished):
+                _print_report(ev.report)
+                if ev.report.random_weights:
+                    print(f"WARNING: {RANDOM_WEIGHTS_WARNING}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("Interrupted: nothing was registered.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _print_report(r: Any) -> None:
+    m = r.metrics
+    print(f"Validation ({m.n} crops, split by {r.split_by}): accuracy {m.accuracy:.3f}, macro-F1 {m.macro_f1:.3f}")
+    if r.base_metrics is not None:
+        b = r.base_metrics
+        print(
+            f"  base model '{r.base_model_id}' on the same crops: accuracy {b.accuracy:.3f}, macro-F1 {b.macro_f1:.3f}"
+        )
+    else:
+        print(f"  base model '{r.base_model_id}': its labels do not cover these labels (no comparison)")
+    for line in _table(m) + _confusion(m):
+        print(line)
+    for why in r.skipped:
+        print(f"  skipped: {why}", file=sys.stderr)
+    print(f"int8: {'yes' if r.quantized else 'no'} ({r.quantize_note})")
+    print(f"Registered {r.model_id} (version {r.version}, {len(r.labels)} labels) in {r.pack_dir}")
+    print(f"Report: {r.report_path}")
+    print(f"Use it with: wildlife-desktop detect FOLDER --detector ID --classifier {r.model_id}")
+
+
+def add_parsers(sub: Any) -> None:
+    t = sub.add_parser("train", help="fine-tune a classifier on verified crops and register it as a new model")
+    t.add_argument("folders", nargs="+", metavar="FOLDER", help="folders with review decisions (accept/relabel)")
+    t.add_argument("--base", required=True, help="installed classifier to start from (see: models list)")
+    t.add_argument("--name", required=True, help="name of the new model; its id is <name>-v<N>")
+    t.add_argument("--val-fraction", type=float, default=0.2, help="share of crops held out (default 0.2)")
+    t.add_argument(
+        "--split",
+        choices=("auto", "site", "sequence"),
+        default="auto",
+        help="what stays together in train or validation (default auto: sites, else sequences)",
+    )
+    t.add_argument("--min-per-class", type=int, default=3, help="labels with fewer verified crops are left out")
+    t.add_argument("--max-epochs", type=int, default=300)
+    t.add_argument("--no-quantize", action="store_true", help="do not try an int8 copy")
+    t.add_argument("--no-flip", action="store_true", help="no mirrored training crops")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_train)

@@ -1,0 +1,243 @@
+"""Crops and frozen features: the base classifier run by onnxruntime on the verified crops.
+
+Crops are cut exactly as the runtime's :class:`~wildlife_desktop.runtime.classifier.Classifier`
+cuts them (:func:`runtime.preprocess.crop_batch` with the pack's input size, mean and std) from
+the image decoded as the pipeline decodes it (Pillow draft decode at a detector input scale,
+full resolution when that would make a crop smaller than the classifier input; video frames
+with :func:`pipeline.video.read_frame`), so training features match the features at inference.
+
+A crop is kept as its resized ``S x S x 3`` uint8 pixels (``crop_batch`` with mean 0 and std
+1/255, rounded), which :func:`crops_to_tensor` normalises bit-for-bit as ``crop_batch`` would:
+the validation crops are re-run through the exported (and int8) models without decoding again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from ...core.errors import ImageReadError, ModelLoadError
+from ...core.records import BBox
+from ...pipeline.images import load_image
+from ...pipeline.video import read_frame
+from ...runtime.manifest import ModelManifest
+from ...runtime.preprocess import crop_batch
+from ...runtime.session import make_session, tensor_infos
+from ...runtime.store import ModelStore, sha256_file
+from .dataset import CropExample
+from .graph import FEATURES, FeatureTap, find_features, with_features_output
+
+#: Decode scale of the crop source: the input size of the usual detectors (MDv6, MDv1000); the
+#: pipeline decodes at the detector's input scale and crops from that unless a crop would be
+#: smaller than the classifier input.
+DECODE_TARGET = 640
+#: Crops per onnxruntime call for a model with a dynamic batch dimension.
+BATCH = 16
+_FULL = BBox(0.0, 0.0, 1.0, 1.0)
+_IDENTITY_MEAN = (0.0, 0.0, 0.0)
+_IDENTITY_STD = (1.0 / 255.0,) * 3
+
+
+@dataclass(frozen=True, eq=False)
+class BaseModel:
+    """An installed classifier pack opened for fine-tuning (sha256 checked)."""
+
+    manifest: ModelManifest
+    path: Path
+    proto: onnx.ModelProto
+    tap: FeatureTap
+
+
+def open_base(store: ModelStore, model_id: str) -> BaseModel:
+    """Load and check the base pack; find its features.
+
+    Raises:
+        ModelLoadError: not installed, not a classifier, damaged (sha256), or no usable features.
+    """
+    m, path = store.get(model_id)
+    if m.task != "classification":
+        raise ModelLoadError(f"Model '{model_id}' is a {m.task} model; fine-tuning needs a classifier as its base.")
+    if not path.is_file():
+        raise ModelLoadError(f"Model '{model_id}': its file {m.file} is missing. Re-import the model pack.")
+    if sha256_file(path) != m.sha256:
+        raise ModelLoadError(f"Model '{model_id}': file {m.file} does not match its manifest (damaged or replaced).")
+    try:
+        proto = onnx.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - onnx raises several unrelated types
+        raise ModelLoadError(f"Model '{model_id}': cannot read {m.file} as ONNX ({exc})") from exc
+    return BaseModel(m, path, proto, find_features(proto, model_id))
+
+
+class FeatureExtractor:
+    """The base model's ``(logits, features)`` for prepared crop tensors, in batches."""
+
+    def __init__(self, base: BaseModel, work_dir: Path, *, intra_threads: int | None = None):
+        path = base.path
+        if not base.tap.is_output:
+            path = Path(work_dir) / "base_with_features.onnx"
+            onnx.save(with_features_output(base.proto, base.tap), str(path))
+        self.session = make_session(path, intra_threads=intra_threads)
+        inputs = tensor_infos(self.session.get_inputs())
+        if len(inputs) != 1 or len(inputs[0].shape) != 4:
+            raise ModelLoadError(f"Model '{base.manifest.id}': expected one NCHW image input")
+        self.input = inputs[0]
+        self.outputs = [base.tap.logits, FEATURES if base.tap.is_output else base.tap.features]
+        fixed = self.input.fixed_hw
+        self.size = fixed[0] if fixed is not None else base.manifest.input_size
+        self.fixed_batch = self.input.fixed_batch
+        self.batch = self.fixed_batch or BATCH
+        self.dtype = np.float16 if "float16" in self.input.type else np.float32
+
+    def run(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``[N, 3, S, S]`` -> base logits ``[N, C]`` and features ``[N, D]`` (float32)."""
+        logits, feats = [], []
+        for start in range(0, tensor.shape[0], self.batch):
+            chunk = tensor[start : start + self.batch].astype(self.dtype, copy=False)
+            n = chunk.shape[0]
+            if self.fixed_batch and n < self.fixed_batch:
+                chunk = np.concatenate([chunk, np.zeros((self.fixed_batch - n, *chunk.shape[1:]), chunk.dtype)])
+            lo, fe = self.session.run(self.outputs, {self.input.name: chunk})
+            logits.append(np.asarray(lo, np.float32).reshape(chunk.shape[0], -1)[:n])
+            fe = np.asarray(fe, np.float32).reshape(chunk.shape[0], -1)[:n]
+            feats.append(fe)
+        return np.concatenate(logits), np.concatenate(feats)
+
+
+def crops_u8(image: np.ndarray, boxes: Sequence[BBox], size: int) -> np.ndarray:
+    """Square crops of ``boxes`` resized as the classifier resizes them: ``[N, S, S, 3]`` uint8."""
+    t = crop_batch(image, boxes, size, _IDENTITY_MEAN, _IDENTITY_STD)
+    return np.ascontiguousarray(np.clip(np.rint(t), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1))
+
+
+def crops_to_tensor(crops: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """``[N, S, S, 3]`` uint8 crops -> the classifier's normalised ``[N, 3, S, S]`` float32 input."""
+    if len(crops) == 0:
+        return np.zeros((0, 3, 0, 0), np.float32)
+    size = crops.shape[1]
+    return np.concatenate([crop_batch(c, [_FULL], size, mean, std) for c in crops])
+
+
+def cut_crops(path: Path, boxes: Sequence[BBox], frame: int | None, size: int, *, video: bool) -> np.ndarray:
+    """Decode ``path`` (or its video ``frame``) like the pipeline and cut the crops of ``boxes``.
+
+    Raises:
+        ImageReadError: the file cannot be decoded.
+    """
+    if video:
+        return crops_u8(read_frame(path, frame or 0), boxes, size)
+    img = load_image(path, target=DECODE_TARGET)
+    if img.scale < 1.0:
+        h, w = img.array.shape[:2]
+        if any(max(b.w * w, b.h * h) < size for b in boxes):
+            img = load_image(path)
+    return crops_u8(img.array, boxes, size)
+
+
+@dataclass
+class FeatureSet:
+    """What extraction produced, per example index (rows of failed examples are unused)."""
+
+    features: np.ndarray  # [N, D] float32
+    flipped: dict[int, np.ndarray] = field(default_factory=dict)  # example index -> [D] (train crops)
+    base_logits: np.ndarray | None = None  # [N, C_base]
+    crops: dict[int, np.ndarray] = field(default_factory=dict)  # example index -> [S, S, 3] uint8 (kept ones)
+    ok: np.ndarray | None = None  # [N] bool
+    skipped: list[str] = field(default_factory=list)
+
+
+def extract_features(
+    examples: Sequence[CropExample],
+    extractor: FeatureExtractor,
+    mean: Sequence[float],
+    std: Sequence[float],
+    *,
+    flip: set[int] | frozenset[int] = frozenset(),
+    keep_crops: set[int] | frozenset[int] = frozenset(),
+) -> Generator[int, None, FeatureSet]:
+    """Features of every example's crop (and of the mirrored crop for the indices in ``flip``).
+
+    Files are decoded one ahead on a worker thread while onnxruntime runs. Yields the number of
+    examples done after every onnxruntime call (stop by not resuming: cancellation). A file that
+    cannot be decoded is skipped with its reason (``FeatureSet.skipped``, ``ok`` False).
+    """
+    n = len(examples)
+    by_file: dict[tuple[str, str, int | None], list[int]] = {}
+    for i, e in enumerate(examples):
+        by_file.setdefault((str(e.folder), e.rel_path, e.frame if e.is_video else None), []).append(i)
+    files = list(by_file.items())
+    size = extractor.size
+    ok = np.zeros(n, dtype=bool)
+    result = FeatureSet(features=np.zeros((n, 0), np.float32), ok=ok)
+    feats: np.ndarray | None = None
+    base_logits: np.ndarray | None = None
+    pending: list[tuple[int, bool, np.ndarray]] = []  # (example index, flipped, [S,S,3] crop)
+    done = 0
+
+    def prepare(key: tuple[str, str, int | None], idx: list[int]) -> np.ndarray | ImageReadError:
+        e = examples[idx[0]]
+        try:
+            return cut_crops(e.path, [examples[i].bbox for i in idx], key[2], size, video=e.is_video)
+        except ImageReadError as exc:
+            return exc
+        except OSError as exc:
+            return ImageReadError(str(exc))
+
+    def flush() -> int:
+        nonlocal feats, base_logits
+        tensor = crops_to_tensor(np.stack([c for _, _, c in pending]), mean, std)
+        lo, fe = extractor.run(tensor)
+        if feats is None:
+            feats = np.zeros((n, fe.shape[1]), np.float32)
+            base_logits = np.zeros((n, lo.shape[1]), np.float32)
+        finished = 0
+        for row, (i, flipped, _) in enumerate(pending):
+            if flipped:
+                result.flipped[i] = fe[row]
+            else:
+                feats[i] = fe[row]
+                assert base_logits is not None
+                base_logits[i] = lo[row]
+                ok[i] = True
+                finished += 1
+        pending.clear()
+        return finished
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="finetune-decode") as pool:
+        futures: list[Future[np.ndarray | ImageReadError]] = []
+        try:
+            ahead = 2
+            for j in range(min(ahead, len(files))):
+                futures.append(pool.submit(prepare, *files[j]))
+            for j, (key, idx) in enumerate(files):
+                got = futures[j].result()
+                if j + ahead < len(files):
+                    futures.append(pool.submit(prepare, *files[j + ahead]))
+                if isinstance(got, ImageReadError):
+                    where = key[1] if key[2] is None else f"{key[1]} frame {key[2]}"
+                    result.skipped.append(f"{where}: {got}")
+                    done += len(idx)
+                    yield done
+                    continue
+                for row, i in enumerate(idx):
+                    pending.append((i, False, got[row]))
+                    if i in flip:
+                        pending.append((i, True, np.ascontiguousarray(got[row][:, ::-1])))
+                    if i in keep_crops:
+                        result.crops[i] = got[row]
+                if len(pending) >= extractor.batch or j == len(files) - 1:
+                    done += flush()
+                    yield done
+            if pending:
+                done += flush()
+                yield done
+        finally:
+            for f in futures:
+                f.cancel()
+    result.features = feats if feats is not None else np.zeros((n, 0), np.float32)
+    result.base_logits = base_logits
+    return result

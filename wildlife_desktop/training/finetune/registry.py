@@ -1,0 +1,70 @@
+"""Register a fine-tuned classifier as a new, versioned model pack in the :class:`ModelStore`.
+
+Id ``<slug(name)>-v<N>``, N = one more than the highest installed version with that slug (so
+models are never overwritten: ``kenya-mammals-v1``, ``kenya-mammals-v2``...). The pack is
+assembled in a temporary folder (manifest + ONNX + ``training_report.json``) and imported with
+:meth:`ModelStore.import_pack` (sha256 checked, atomic move into place); the report is then
+written (atomically) into the installed pack folder as well.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ...core.atomic import atomic_write_json
+from ...runtime.manifest import MANIFEST_NAME, ModelManifest, save_manifest
+from ...runtime.store import ModelStore
+
+REPORT_NAME = "training_report.json"
+REPORT_SCHEMA_VERSION = 1
+_MAX_SLUG = 60
+
+
+def slug(name: str) -> str:
+    """Lower-case ASCII id part of a display name: ``"Kenya mammals (2026)"`` -> ``"kenya-mammals-2026"``."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
+    s = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:_MAX_SLUG].strip("-")
+    return s or "classifier"
+
+
+def next_version(base_slug: str, installed_ids: Iterable[str]) -> int:
+    """One more than the highest ``<slug>-v<N>`` among ``installed_ids`` (1 when there is none)."""
+    pat = re.compile(rf"^{re.escape(base_slug)}-v(\d+)$")
+    versions = [int(m.group(1)) for i in installed_ids if (m := pat.match(i))]
+    return max(versions, default=0) + 1
+
+
+def installed_ids(store: ModelStore) -> list[str]:
+    """Every pack folder name in the store (broken packs included: their ids are taken too)."""
+    root = store.root
+    if not root.is_dir():
+        return []
+    return sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
+def register_pack(
+    store: ModelStore, manifest: ModelManifest, onnx_file: Path, report: dict[str, Any], work_dir: Path
+) -> Path:
+    """Assemble the pack in ``work_dir`` (``onnx_file`` is moved there), install it, write the report beside it.
+
+    Returns:
+        The installed ``training_report.json``.
+
+    Raises:
+        ModelPackError: the store refuses the pack (e.g. the id was taken meanwhile).
+    """
+    pack = Path(work_dir) / f"pack-{manifest.id}"
+    pack.mkdir(parents=True)
+    os.replace(onnx_file, pack / manifest.file)
+    save_manifest(pack / MANIFEST_NAME, manifest)
+    atomic_write_json(pack / REPORT_NAME, report)
+    store.import_pack(pack)
+    report_path = store.root / manifest.id / REPORT_NAME
+    atomic_write_json(report_path, report)
+    return report_path
