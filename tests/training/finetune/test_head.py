@@ -1,0 +1,59 @@
+"""The numpy head: separates separable features, folds standardisation, stops early, is deterministic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wildlife_desktop.training.finetune.head import class_weights, train_head
+
+
+def _run(gen):  # type: ignore[no-untyped-def]
+    events = []
+    while True:
+        try:
+            events.append(next(gen))
+        except StopIteration as stop:
+            return stop.value, events
+
+
+def blobs(n_per: tuple[int, ...], d: int = 32, seed: int = 0, spread: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 3, (len(n_per), d)) + 50.0  # offset + scale: standardisation must be folded right
+    x = np.concatenate([centres[k] + rng.normal(0, spread, (n, d)) for k, n in enumerate(n_per)])
+    y = np.concatenate([np.full(n, k) for k, n in enumerate(n_per)])
+    return x.astype(np.float32) * 7.0, y
+
+
+def test_head_separates_separable_features_and_is_deterministic() -> None:
+    xa, ya = blobs((50, 13, 26))
+    val = np.arange(len(ya)) % 4 == 0
+    x, y, xv, yv = xa[~val], ya[~val], xa[val], ya[val]
+    (head, stats), events = _run(train_head(x, y, xv, yv, 3))
+    assert (head.predict(x) == y).all() and (head.predict(xv) == yv).all()
+    assert head.weight.shape == (32, 3) and head.bias.shape == (3,)
+    assert [e for e, _ in events] == list(range(1, stats.epochs + 1))
+    assert 1 <= stats.best_epoch <= stats.epochs and stats.val_loss == pytest.approx(min(v for _, v in events))
+    (head2, _), _ = _run(train_head(x, y, xv, yv, 3))
+    np.testing.assert_array_equal(head.weight, head2.weight)
+
+
+def test_head_stops_early_on_noise() -> None:
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(60, 64)), rng.integers(0, 3, 60)
+    xv, yv = rng.normal(size=(30, 64)), rng.integers(0, 3, 30)
+    (_, stats), _ = _run(train_head(x, y, xv, yv, 3, max_epochs=300, patience=10))
+    assert stats.stopped_early and stats.epochs == stats.best_epoch + 10
+
+
+def test_head_runs_all_epochs_without_validation_and_handles_constant_features() -> None:
+    x, y = blobs((10, 10), d=4)
+    x[:, 0] = 5.0  # a constant feature must not divide by zero
+    (head, stats), _ = _run(train_head(x, y, np.zeros((0, 4)), np.zeros(0), 2, max_epochs=40))
+    assert stats.epochs == 40 and not stats.stopped_early
+    assert np.isfinite(head.weight).all() and (head.predict(x) == y).all()
+
+
+def test_class_weights_balance_the_classes() -> None:
+    w = class_weights(np.array([0, 0, 0, 1, 2, 2]), 4)
+    assert w.tolist() == pytest.approx([6 / 9, 2.0, 1.0, 0.0])
