@@ -156,8 +156,12 @@ class FinetuneResultsPage(QWizardPage):
         if base is not None:
             self.base_accuracy_label.setText(_pct(base.accuracy))
             self.base_macro_f1_label.setText(_num(base.macro_f1))
-        self.split_label.setText(self.tr("{0} validation crops, {1} training crops, split by {2}.").format(
-            report.n_val, report.n_train, split_by_text(report.split_by)))
+        split = self.tr("{0} validation crops, {1} training crops, split by {2}.").format(
+            report.n_val, report.n_train, split_by_text(report.split_by))
+        if report.dropped:
+            split += " " + self.tr("Left out (fewer verified crops than the minimum): {0}.").format(
+                ", ".join(report.dropped))
+        self.split_label.setText(split)
         self._fill_class_table(m, base)
         self.matrix.set_matrix(m.labels, m.confusion)
         self.model_label.setText(self.tr("Registered as <b>{0}</b> (version {1}): choose it as the Classifier in "
@@ -167,10 +171,10 @@ class FinetuneResultsPage(QWizardPage):
 
     def _quantize_text(self, report: Any) -> str:
         if report.quantized:
-            text = self.tr("Saved as a small int8 model.")
+            text = self.tr("Saved as a small int8 model")
         else:
-            text = self.tr("Saved as a full-precision model.")
-        return f"{text} {report.quantize_note}".strip()
+            text = self.tr("Saved as a full-precision model")
+        return f"{text} ({report.quantize_note})." if report.quantize_note else f"{text}."
 
     def _fill_class_table(self, m: Any, base: Any) -> None:
         headers = [self.tr("Label"), self.tr("Precision"), self.tr("Recall"), self.tr("F1"), self.tr("Support")]

@@ -91,6 +91,7 @@ class FinetuneTrainingPage(QWizardPage):
         self.rate_label.clear()
         self.stage_label.setText(self.tr("Loading the classifier…"))
         self.progress.setRange(0, 0)  # busy until the first progress report
+        self.progress.show()
         if not self.controller.start(self._make_config()):
             self._show_stopped(self.tr("Another fine-tune is still stopping; try again in a moment."))
 
@@ -149,7 +150,7 @@ class FinetuneTrainingPage(QWizardPage):
     @Slot(bool)
     def _on_controller_running_changed(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)
-        self.cancel_button.setVisible(running or self.report is None)
+        self.cancel_button.setVisible(running)
         self.restart_button.setVisible(not running and self.report is None and self.status_label.text() != "")
 
     @Slot()
@@ -166,9 +167,7 @@ class FinetuneTrainingPage(QWizardPage):
 
     def _show_stopped(self, text: str, *, error: bool = False) -> None:
         self.stage_label.setText(self.tr("Stopped"))
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("")
+        self.progress.hide()
         self.rate_label.clear()
         self.status_label.setText(f"<b>{html.escape(text)}</b>" if error else html.escape(text))
         self._on_controller_running_changed(self.controller.running)
