@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         self.paths = (paths or AppPaths.default()).ensure()
         self.controller = FolderController(self.paths, self)
         self._close_when_idle = False
+        self.finetune_wizard: Any = None  # dialogs.finetune_wizard.FinetuneWizard, made on first use
         self.setWindowTitle(self.tr("Wildlife Desktop"))
 
         self.engine = InferenceEngine(self.paths, self)
@@ -110,10 +111,12 @@ class MainWindow(QMainWindow):
         self.verify_action = action(self.tr("Verify (F2)"), self.show_verify, "F2", checkable=True)
         self.browse_action.setChecked(True)
         thresholds = action(self.tr("&Thresholds from review…"), self.verifier.show_threshold_dialog)
+        self.finetune_action = action(self.tr("&Fine-tune classifier…"), self.show_finetune)
         v = self.menuBar().addMenu(self.tr("&View"))
         v.addActions([action(self.tr("&Fit image"), self.review.canvas.fit), self.browse_action, self.verify_action])
         self.menuBar().addMenu(self.tr("&Review")).addActions([
-            self.verify_action, thresholds, action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer)])
+            self.verify_action, thresholds, action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer),
+            self.finetune_action])
         bar = self.addToolBar(self.tr("Mode"))
         bar.setObjectName("modeToolbar")
         bar.addActions([self.browse_action, self.verify_action, thresholds])
@@ -314,6 +317,18 @@ class MainWindow(QMainWindow):
         if f:
             self.runs.import_model_pack(Path(f))
 
+    @Slot()
+    def show_finetune(self) -> None:
+        """Review ▸ Fine-tune classifier…: the wizard, on the open folder; a new model refreshes the list."""
+        from .dialogs.finetune_wizard import FinetuneWizard
+
+        if self.finetune_wizard is not None:
+            self.finetune_wizard.shutdown()
+            self.finetune_wizard.deleteLater()
+        self.finetune_wizard = FinetuneWizard(self.paths, [self.folder] if self.folder else [], self)
+        self.finetune_wizard.sig_model_registered.connect(lambda _id: self.runs.refresh_models())
+        self.finetune_wizard.open()
+
     # ---- lifetime ----------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.engine.running:
@@ -325,6 +340,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         QSettings().setValue("main/geometry", self.saveGeometry())
+        if self.finetune_wizard is not None:
+            self.finetune_wizard.shutdown()
         self.thumbs.reset(None)
         self.engine.shutdown()
         self.thumbs.wait_idle(3000)
