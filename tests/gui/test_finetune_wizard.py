@@ -172,6 +172,7 @@ def test_finishing_registers_a_model_the_run_panel_lists(qtbot: QtBot, tmp_path:
             assert page.matrix.count(true, pred) == m.confusion[i][j]
             assert page.matrix.item(i, j).text() == str(m.confusion[i][j])
     assert page.base_accuracy_label.isVisibleTo(page) == (report.base_metrics is not None)
+    assert page.no_base_label.isVisibleTo(page) == (report.base_metrics is None)
     assert report.model_id in page.model_label.text()
     assert report.report_path.is_file() and str(report.report_path) in page.report_label.text()
     assert report.random_weights  # the tiny base is a random-weight pack: the page must say so
@@ -255,3 +256,12 @@ def test_a_base_without_features_fails_with_its_message(qtbot: QtBot, tmp_path: 
     assert page.status_label.text().startswith("<b>Training stopped: ")
     assert page.restart_button.isVisibleTo(wiz) and not page.cancel_button.isVisibleTo(wiz)
     assert not page.isComplete() and _installed(paths) == before
+
+
+def test_without_an_open_folder_the_data_page_asks_for_one(qtbot: QtBot, paths: AppPaths) -> None:
+    wiz = FinetuneWizard(paths, [])
+    qtbot.addWidget(wiz)
+    wiz.show()
+    assert wiz.data_page.folders() == () and wiz.data_page.examples is None
+    assert wiz.data_page.summary_label.text() == "Add a folder with verified crops."
+    assert not wiz.button(QWizard.WizardButton.NextButton).isEnabled()

@@ -71,6 +71,9 @@ class FinetuneResultsPage(QWizardPage):
         self.scores.addWidget(self.base_accuracy_label, 2, 1)
         self.scores.addWidget(self.base_macro_f1_label, 2, 2)
         self.scores.setColumnStretch(3, 1)
+        self.no_base_label = QLabel(self.tr("No comparison with the base classifier: its labels do not include all "
+                                            "of these labels."), self)
+        self.no_base_label.setWordWrap(True)
         self.split_label = QLabel(self)
         self.split_label.setWordWrap(True)
 
@@ -109,6 +112,7 @@ class FinetuneResultsPage(QWizardPage):
         lay = QVBoxLayout(self)
         lay.addWidget(self.banner)
         lay.addLayout(self.scores)
+        lay.addWidget(self.no_base_label)
         lay.addWidget(self.split_label)
         lay.addWidget(self.splitter, 1)
         lay.addWidget(self.model_label)
@@ -153,6 +157,7 @@ class FinetuneResultsPage(QWizardPage):
         self.macro_f1_label.setText(_num(m.macro_f1))
         for w in (self.base_row_label, self.base_accuracy_label, self.base_macro_f1_label):
             w.setVisible(base is not None)
+        self.no_base_label.setVisible(base is None)
         if base is not None:
             self.base_accuracy_label.setText(_pct(base.accuracy))
             self.base_macro_f1_label.setText(_num(base.macro_f1))

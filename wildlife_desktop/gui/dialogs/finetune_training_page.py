@@ -117,8 +117,10 @@ class FinetuneTrainingPage(QWizardPage):
             rate = ""
             if prog.rate:
                 rate = self.tr("{0:.1f} crops/s · about {1} left").format(prog.rate, format_eta(prog.eta_s))
-        elif prog.stage == "training":
-            self.progress.setFormat(self.tr("epoch {0} / {1}").format(prog.done, prog.total))
+        elif prog.stage == "training":  # the core ends the stage with done == total, also after an early stop
+            done = prog.done >= prog.total
+            self.progress.setFormat(self.tr("trained") if done else self.tr("epoch {0} / {1}").format(
+                prog.done, prog.total))
             rate = self.tr("Stops early when the validation loss stops improving.")
         else:
             self.progress.setFormat(self.tr("{0} / {1}").format(prog.done, prog.total))
