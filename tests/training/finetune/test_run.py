@@ -91,6 +91,13 @@ def test_finetune_registers_a_versioned_pack_that_classifies(
     assert report2.quantize_note == "not requested"
     assert {m.id for m in store.list()} == {base.id, "caltech-mammals-v1", "caltech-mammals-v2"}
 
+    # a fine-tuned model keeps its features output: it can be the base of another fine-tune
+    _, chained = finetune(
+        FinetuneConfig(folders=(verified,), base_model_id=report.model_id, name="chained", quantize=False), paths
+    )
+    assert chained.model_id == "chained-v1" and chained.base_metrics is not None and chained.random_weights
+    assert report.model_id in store.get("chained-v1")[0].source_url
+
     # and the pipeline runs with it
     det = store.import_onnx(
         tiny_yolov10(tmp_path / "det.onnx"), family="yolov10", labels=("animal", "person", "vehicle")

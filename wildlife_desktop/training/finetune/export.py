@@ -11,19 +11,21 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnx
 
-from ...core.errors import ModelLoadError, WildlifeError
+from ...core.errors import WildlifeError
 from ...runtime.quantize import write_int8_qdq
 from ...runtime.session import make_session
 from .features import BaseModel
 from .graph import FEATURES, LOGITS, replace_head
 from .head import LinearHead
 
+Prepare = Callable[[np.ndarray], np.ndarray]
 PARITY_TOL = 1e-4
 MIN_AGREEMENT = 0.98
 #: Training crops used to calibrate the int8 activation ranges.
@@ -57,13 +59,16 @@ def export_model(base: BaseModel, head: LinearHead, dst: Path, metadata: dict[st
     return dst
 
 
-def _run(session: object, tensor: np.ndarray, outputs: list[str]) -> list[np.ndarray]:
+def _run(session: object, data: np.ndarray, outputs: list[str], prepare: Prepare | None = None) -> list[np.ndarray]:
+    """Run ``data`` in chunks (``prepare`` turns a chunk of it into the input tensor, e.g. uint8 crops)."""
     inp = session.get_inputs()[0]  # type: ignore[attr-defined]
     fixed = inp.shape[0] if isinstance(inp.shape[0], int) and inp.shape[0] > 0 else None
     step = fixed or 16
     parts: list[list[np.ndarray]] = [[] for _ in outputs]
-    for start in range(0, tensor.shape[0], step):
-        chunk = tensor[start : start + step]
+    for start in range(0, data.shape[0], step):
+        chunk = data[start : start + step]
+        if prepare is not None:
+            chunk = prepare(chunk)
         n = chunk.shape[0]
         if fixed and n < fixed:
             chunk = np.concatenate([chunk, np.zeros((fixed - n, *chunk.shape[1:]), chunk.dtype)])
@@ -100,10 +105,12 @@ def check_parity(path: Path, tensor: np.ndarray, head: LinearHead, features: np.
     return Parity(len(tensor), diff, ok)
 
 
-def _ms_per_crop(session: object, tensor: np.ndarray, outputs: list[str]) -> tuple[np.ndarray, float]:
+def _ms_per_crop(
+    session: object, data: np.ndarray, outputs: list[str], prepare: Prepare | None
+) -> tuple[np.ndarray, float]:
     t0 = time.perf_counter()
-    (logits,) = _run(session, tensor, outputs)
-    return logits, (time.perf_counter() - t0) * 1000.0 / max(1, len(tensor))
+    (logits,) = _run(session, data, outputs, prepare)
+    return logits, (time.perf_counter() - t0) * 1000.0 / max(1, len(data))
 
 
 def agreement_verdict(
@@ -131,12 +138,17 @@ def quantize_head_model(
     fp32_path: Path,
     int8_path: Path,
     calibration: np.ndarray,
-    val_tensor: np.ndarray,
+    val_data: np.ndarray,
     val_fp32_logits: np.ndarray,
+    *,
+    prepare: Prepare | None = None,
 ) -> QuantOutcome:
     """Quantise ``fp32_path`` to ``int8_path`` and decide whether to keep it (see the module docstring).
 
-    ``val_fp32_logits`` are the fp32 logits of ``val_tensor`` (the numpy head's, equal by parity).
+    ``calibration``: input tensors (training crops). ``val_data``: the validation crops, as input
+    tensors or, with ``prepare`` (which makes input tensors of a chunk of them), e.g. as uint8
+    crops, so that thousands of crops are never all in memory as float tensors.
+    ``val_fp32_logits``: the fp32 logits of those crops (the numpy head's, equal by parity).
     A quantiser failure is not an error: the fp32 model is kept and the reason recorded.
     """
     if len(calibration) == 0:
@@ -153,12 +165,12 @@ def quantize_head_model(
         if quantized == 0:
             return QuantOutcome(False, "the model has no convolution layers to quantise; kept fp32")
         int8 = make_session(int8_path)
-    except (ModelLoadError, OSError, ValueError, RuntimeError, onnx.checker.ValidationError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any quantiser failure means "keep fp32", with the reason
         return QuantOutcome(False, f"int8 quantisation failed ({str(exc).splitlines()[0][:200]}); kept fp32")
-    int8_logits, int8_ms = _ms_per_crop(int8, val_tensor, [LOGITS])
+    int8_logits, int8_ms = _ms_per_crop(int8, val_data, [LOGITS], prepare)
     if not np.isfinite(int8_logits).all():
         return QuantOutcome(False, "int8 output has NaN/inf; kept fp32")
-    _, fp32_ms = _ms_per_crop(session, val_tensor, [LOGITS])
+    _, fp32_ms = _ms_per_crop(session, val_data, [LOGITS], prepare)
     keep, agree, why = agreement_verdict(np.argmax(val_fp32_logits, axis=1), np.argmax(int8_logits, axis=1))
     speed = f"; {fp32_ms:.1f} ms/crop fp32, {int8_ms:.1f} ms/crop int8"
     return QuantOutcome(keep, why + speed, agree, round(fp32_ms, 2), round(int8_ms, 2), int8_logits if keep else None)

@@ -13,6 +13,8 @@ the validation crops are re-run through the exported (and int8) models without d
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from ...pipeline.images import load_image
 from ...pipeline.video import read_frame
 from ...runtime.manifest import ModelManifest
 from ...runtime.preprocess import crop_batch
-from ...runtime.session import make_session, tensor_infos
+from ...runtime.session import default_intra_threads, make_session, tensor_infos
 from ...runtime.store import ModelStore, sha256_file
 from .dataset import CropExample
 from .graph import FEATURES, FeatureTap, find_features, with_features_output
@@ -82,6 +84,9 @@ class FeatureExtractor:
             path = Path(work_dir) / "base_with_features.onnx"
             onnx.save(with_features_output(base.proto, base.tap), str(path))
         self.session = make_session(path, intra_threads=intra_threads)
+        threads = intra_threads or default_intra_threads()
+        #: concurrent runs: cores / session threads (``InferenceSession.run`` releases the GIL)
+        self.parallel = max(1, (os.cpu_count() or 1) // max(1, threads))
         inputs = tensor_infos(self.session.get_inputs())
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
             raise ModelLoadError(f"Model '{base.manifest.id}': expected one NCHW image input")
@@ -161,9 +166,11 @@ def extract_features(
 ) -> Generator[int, None, FeatureSet]:
     """Features of every example's crop (and of the mirrored crop for the indices in ``flip``).
 
-    Files are decoded one ahead on a worker thread while onnxruntime runs. Yields the number of
-    examples done after every onnxruntime call (stop by not resuming: cancellation). A file that
-    cannot be decoded is skipped with its reason (``FeatureSet.skipped``, ``ok`` False).
+    Files are decoded ahead on a worker thread while onnxruntime runs; on a machine with cores to
+    spare beyond one session's threads (2 cores: two single-threaded runs), batches run
+    concurrently, as the pipeline's predictions do. Yields the number of examples done after every
+    onnxruntime call, in order (stop by not resuming: cancellation). A file that cannot be decoded
+    is skipped with its reason (``FeatureSet.skipped``, ``ok`` False).
     """
     n = len(examples)
     by_file: dict[tuple[str, str, int | None], list[int]] = {}
@@ -187,57 +194,73 @@ def extract_features(
         except OSError as exc:
             return ImageReadError(str(exc))
 
-    def flush() -> int:
-        nonlocal feats, base_logits
+    def submit() -> None:
+        tags = [(i, flipped) for i, flipped, _ in pending]
         tensor = crops_to_tensor(np.stack([c for _, _, c in pending]), mean, std)
-        lo, fe = extractor.run(tensor)
+        pending.clear()
+        inflight.append((tags, infer_pool.submit(extractor.run, tensor)))
+
+    def collect() -> int:
+        nonlocal feats, base_logits
+        tags, fut = inflight.popleft()
+        lo, fe = fut.result()
         if feats is None:
             feats = np.zeros((n, fe.shape[1]), np.float32)
             base_logits = np.zeros((n, lo.shape[1]), np.float32)
+        assert base_logits is not None
         finished = 0
-        for row, (i, flipped, _) in enumerate(pending):
+        for row, (i, flipped) in enumerate(tags):
             if flipped:
                 result.flipped[i] = fe[row]
             else:
                 feats[i] = fe[row]
-                assert base_logits is not None
                 base_logits[i] = lo[row]
                 ok[i] = True
                 finished += 1
-        pending.clear()
         return finished
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="finetune-decode") as pool:
-        futures: list[Future[np.ndarray | ImageReadError]] = []
-        try:
-            ahead = 2
-            for j in range(min(ahead, len(files))):
-                futures.append(pool.submit(prepare, *files[j]))
-            for j, (key, idx) in enumerate(files):
-                got = futures[j].result()
-                if j + ahead < len(files):
-                    futures.append(pool.submit(prepare, *files[j + ahead]))
-                if isinstance(got, ImageReadError):
-                    where = key[1] if key[2] is None else f"{key[1]} frame {key[2]}"
-                    result.skipped.append(f"{where}: {got}")
-                    done += len(idx)
-                    yield done
-                    continue
-                for row, i in enumerate(idx):
-                    pending.append((i, False, got[row]))
-                    if i in flip:
-                        pending.append((i, True, np.ascontiguousarray(got[row][:, ::-1])))
-                    if i in keep_crops:
-                        result.crops[i] = got[row]
-                if len(pending) >= extractor.batch or j == len(files) - 1:
-                    done += flush()
-                    yield done
-            if pending:
-                done += flush()
+    slots = extractor.parallel
+    inflight: deque[tuple[list[tuple[int, bool]], Future[tuple[np.ndarray, np.ndarray]]]] = deque()
+    decode_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finetune-decode")
+    infer_pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="finetune-features")
+    decoded: list[Future[np.ndarray | ImageReadError]] = []
+    try:
+        ahead = 1 + slots
+        for j in range(min(ahead, len(files))):
+            decoded.append(decode_pool.submit(prepare, *files[j]))
+        for j, (key, idx) in enumerate(files):
+            got = decoded[j].result()
+            if j + ahead < len(files):
+                decoded.append(decode_pool.submit(prepare, *files[j + ahead]))
+            if isinstance(got, ImageReadError):
+                where = key[1] if key[2] is None else f"{key[1]} frame {key[2]}"
+                result.skipped.append(f"{where}: {got}")
+                done += len(idx)
                 yield done
-        finally:
-            for f in futures:
-                f.cancel()
+                continue
+            for row, i in enumerate(idx):
+                pending.append((i, False, got[row]))
+                if i in flip:
+                    pending.append((i, True, np.ascontiguousarray(got[row][:, ::-1])))
+                if i in keep_crops:
+                    result.crops[i] = got[row]
+            if len(pending) >= extractor.batch:
+                submit()
+            while len(inflight) >= slots:
+                done += collect()
+                yield done
+        if pending:
+            submit()
+        while inflight:
+            done += collect()
+            yield done
+    finally:
+        for f in decoded:
+            f.cancel()
+        for _, f in inflight:
+            f.cancel()
+        decode_pool.shutdown(wait=True)
+        infer_pool.shutdown(wait=True)
     result.features = feats if feats is not None else np.zeros((n, 0), np.float32)
     result.base_logits = base_logits
     return result

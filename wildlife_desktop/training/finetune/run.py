@@ -254,6 +254,7 @@ def run_finetune(
                 yield FinetuneProgress("features", done, len(examples))
         finally:
             gen.close()
+        del gen, extractor  # free the base model's session (hundreds of MB for a ResNet-50) before the export
         timings["features_s"] = time.monotonic() - t0
         assert fs.ok is not None
         ok = fs.ok
@@ -333,8 +334,12 @@ def _export_and_register(
     yield FinetuneProgress("export", 1, steps, f"exported {model_id}")
 
     cancel.checkpoint()
-    val_tensor = crops_to_tensor(np.stack([fs.crops[i] for i in val]), m.mean, m.std)
-    parity = check_parity(fp32_path, val_tensor[:PARITY_CROPS], head, fs.features[val[:PARITY_CROPS]])
+    val_crops = np.stack([fs.crops[i] for i in val])  # uint8: normalised chunk by chunk when run
+
+    def prepare(crops: np.ndarray) -> np.ndarray:
+        return crops_to_tensor(crops, m.mean, m.std)
+
+    parity = check_parity(fp32_path, prepare(val_crops[:PARITY_CROPS]), head, fs.features[val[:PARITY_CROPS]])
     yield FinetuneProgress(
         "export", 2, steps, f"parity with the numpy head: max logit difference {parity.max_abs_diff:.1e}"
     )
@@ -352,7 +357,7 @@ def _export_and_register(
             else np.zeros((0,), np.float32)
         )
         int8_path = work / f"{model_id}.int8.onnx"
-        q = quantize_head_model(fp32_path, int8_path, calibration, val_tensor, fp32_val_logits)
+        q = quantize_head_model(fp32_path, int8_path, calibration, val_crops, fp32_val_logits, prepare=prepare)
         quantized, note = q.kept, q.note
         quant_info.update(
             kept=q.kept,
