@@ -59,13 +59,14 @@ def test_accept_and_relabel_count_the_rest_not_latest_wins(verified: Path, paths
         _decision(one_box_cars[1], "", "empty", t=4),  # whole image confirmed empty afterwards
         _decision(two_box_cars[0], second(two_box_cars[0]), "accept", "", t=5, model_label="vehicle"),  # no species
         _decision(two_box_cars[1], second(two_box_cars[1]), "accept", "car", t=6),  # a second verified box
+        _decision(two_box_cars[2], second(two_box_cars[2]), "accept", "", t=8, model_label="car"),  # label it showed
         _decision(deer[1], top(deer[1]), "clear", t=7),  # undo: the relabel no longer counts
     ]
     append_decisions(verified / STATE_DIRNAME, new)
     (verified / deer[2]).unlink()  # verified, then the file went missing
 
     ds = collect_examples([verified], paths)
-    assert ds.counts() == {"car": 6, "deer": 1, "opossum": 2, "raccoon": 1}
+    assert ds.counts() == {"car": 7, "deer": 1, "opossum": 2, "raccoon": 1}
     assert any("accepted without a species label" in s for s in ds.skipped)
     assert any(deer[2] in s and "file not found" in s for s in ds.skipped)
     assert {e.rel_path for e in ds.examples if e.label == "raccoon"} == {opossum[0]}

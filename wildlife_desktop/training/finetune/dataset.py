@@ -84,12 +84,14 @@ class ExampleSet:
 
 
 def _label_of(d: ReviewDecision, pred_label: str | None) -> str:
-    if d.decision == "relabel":
+    """The verified label: a relabel's label; for an accept, its label, else the label the person saw
+    (``model_label``, unless it is only a detector category), else the current model's label."""
+    if d.decision == "relabel" or d.label.strip():
         return d.label.strip()
-    label = (d.label or pred_label or "").strip()
-    if not label and d.model_label.strip() not in NOT_SPECIES:
-        label = d.model_label.strip()
-    return label
+    seen = d.model_label.strip()
+    if seen:
+        return "" if seen in NOT_SPECIES else seen
+    return (pred_label or "").strip()
 
 
 def _folder_examples(folder: Path, paths: AppPaths) -> tuple[list[CropExample], list[str]]:

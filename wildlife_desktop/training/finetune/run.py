@@ -165,6 +165,8 @@ class _Prepared:
 def _prepare(config: FinetuneConfig, paths: AppPaths) -> _Prepared:
     if config.min_per_class < 1:
         raise DatasetError(f"min_per_class must be at least 1, got {config.min_per_class}.")
+    if config.max_epochs < 1:
+        raise DatasetError(f"max_epochs must be at least 1, got {config.max_epochs}.")
     ds = collect_examples(config.folders, paths)
     counts = ds.counts()
     labels = tuple(lab for lab, n in counts.items() if n >= config.min_per_class)
@@ -323,6 +325,7 @@ def _export_and_register(
     base_slug = slug(config.name)
     version = next_version(base_slug, installed_ids(store))
     model_id = f"{base_slug}-v{version}"
+    name = config.name.strip() or model_id
     fp32_path = work / f"{model_id}.onnx"
     meta = {
         "finetuned_from": m.id,
@@ -391,7 +394,7 @@ def _export_and_register(
     manifest = ModelManifest(
         id=model_id,
         version=str(version),
-        name=config.name,
+        name=name,
         family="classifier",
         task="classification",
         file=f"{model_id}.onnx",
@@ -427,7 +430,7 @@ def _export_and_register(
         "schema_version": REPORT_SCHEMA_VERSION,
         "model_id": model_id,
         "version": version,
-        "name": config.name,
+        "name": name,
         "created": created,
         "app_version": __version__,
         "base_model": {
@@ -489,7 +492,7 @@ def _export_and_register(
         FinetuneReport(
             model_id=model_id,
             version=version,
-            name=config.name,
+            name=name,
             labels=labels,
             metrics=metrics,
             base_metrics=base_metrics,
