@@ -83,11 +83,14 @@ def test_model_filter_sort_and_threshold_status(qtbot: QtBot) -> None:
     assert m.rowCount() == 4 and m.labels() == ["deer", "fox"]
 
 
-def test_thumbnail_cache_hits_and_keys_on_mtime(tmp_path: Path) -> None:
-    src = sorted(CCT_DIR.glob("*.jpg"))[0]
+def _sample_and_cache(tmp_path: Path) -> tuple[Path, ThumbnailCache]:
     img = tmp_path / "img.jpg"
-    shutil.copy2(src, img)
-    cache = ThumbnailCache(tmp_path / "cache", px=128)
+    shutil.copy2(sorted(CCT_DIR.glob("*.jpg"))[0], img)
+    return img, ThumbnailCache(tmp_path / "cache", px=128)
+
+
+def test_thumbnail_cache_hits_and_keys_on_mtime(tmp_path: Path) -> None:
+    img, cache = _sample_and_cache(tmp_path)
     data = cache.get(img)
     assert data[:2] == b"\xff\xd8"
     st = img.stat()
@@ -105,10 +108,7 @@ def test_thumbnail_cache_hits_and_keys_on_mtime(tmp_path: Path) -> None:
 
 def test_thumbnail_cache_entry_cut_short_is_remade(tmp_path: Path) -> None:
     """Cache files are written without fsync; one cut short by a power loss is a miss, not a broken thumbnail."""
-    src = sorted(CCT_DIR.glob("*.jpg"))[0]
-    img = tmp_path / "img.jpg"
-    shutil.copy2(src, img)
-    cache = ThumbnailCache(tmp_path / "cache", px=128)
+    img, cache = _sample_and_cache(tmp_path)
     good = cache.get(img)
     st = img.stat()
     entry = cache.cache_path(img, st.st_size, st.st_mtime_ns)
