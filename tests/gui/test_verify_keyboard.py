@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import LILA_DIR
@@ -146,3 +146,31 @@ def test_scripted_keyboard_session_then_export(qtbot: QtBot, lila_folder: Path) 
     win.grid.select_row(win.model.row_of(r.file))
     qtbot.waitUntil(lambda: win.review.current_rel_path() == r.file, timeout=5_000)
     assert any("impala" in t for t in win.review.verified_texts())
+
+
+def test_quick_label_editor_rebinds_number_keys_without_losing_undo(qtbot: QtBot, lila_folder: Path) -> None:
+    win = open_verify(qtbot, lila_folder)
+    s = win.verify.session
+    assert s is not None
+    _press(qtbot, win, Qt.Key.Key_Return)  # one decision, so there is something to undo
+    win.verifier.edit_quick_labels()
+    dlg = win.verifier.quick_labels_dialog
+    assert dlg is not None and [e.text() for e in dlg.edits[:3]] == ["zebra", "impala", "bird"]
+    dlg.edits[0].setText("warthog")
+    dlg.edits[1].setText("")  # an empty key is left out; the next label moves up
+    dlg.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+    assert win.verify.session is s  # same session: its undo history is kept
+    assert s.quick_labels()[:2] == ("warthog", "bird")
+    assert QSettings().value("review/quick_labels") == ["warthog", "bird"]
+    from wildlife_desktop.review.actions import ReviewAction
+
+    assert "warthog" in win.verify.decision_bar.button(ReviewAction.QUICK_LABEL_1).text()
+    item = s.current
+    _press(qtbot, win, "1")
+    assert s.decision_for(item) is not None and s.decision_for(item).label == "warthog"
+    _press(qtbot, win, Qt.Key.Key_Z, CTRL)
+    _press(qtbot, win, Qt.Key.Key_Z, CTRL)  # both decisions undone, the one from before the edit too
+    assert len([d for d in s.decisions() if d.decision != "clear"]) == 0
+    win.verifier.edit_quick_labels()
+    win.verifier.quick_labels_dialog.automatic_button.click()
+    assert not QSettings().value("review/quick_labels") and "warthog" not in s.quick_labels()[:1]

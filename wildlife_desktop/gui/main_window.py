@@ -115,8 +115,9 @@ class MainWindow(QMainWindow):
         v = self.menuBar().addMenu(self.tr("&View"))
         v.addActions([action(self.tr("&Fit image"), self.review.canvas.fit), self.browse_action, self.verify_action])
         self.menuBar().addMenu(self.tr("&Review")).addActions([
-            self.verify_action, thresholds, action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer),
-            self.finetune_action])
+            self.verify_action, thresholds,
+            action(self.tr("&Quick labels (keys 1–9)…"), self.verifier.edit_quick_labels),
+            action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer), self.finetune_action])
         bar = self.addToolBar(self.tr("Mode"))
         bar.setObjectName("modeToolbar")
         bar.addActions([self.browse_action, self.verify_action, thresholds])

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
 from . import review_settings
+from .dialogs.quick_labels_dialog import QuickLabelsDialog
 from .dialogs.threshold_dialog import ThresholdDialog
 from .folder_controller import FolderController
 from .widgets.verify_page import VerifyPageWidget
@@ -31,6 +32,7 @@ class VerifyController(QObject):
         self.page, self.folders, self._ignore, self._window = page, folders, ignore_threshold, parent
         self.accept = DEFAULT_ACCEPT
         self.threshold_dialog: ThresholdDialog | None = None
+        self.quick_labels_dialog: QuickLabelsDialog | None = None
         page.sig_decisions_changed.connect(self._on_page_decisions_changed)
         page.sig_accept_threshold_changed.connect(self.set_accept_threshold)
 
@@ -65,6 +67,24 @@ class VerifyController(QObject):
         self.threshold_dialog = ThresholdDialog(self.folders.decisions, self.accept, self._window)
         self.threshold_dialog.sig_adopted.connect(self.set_accept_threshold)
         self.threshold_dialog.open()
+
+    @Slot()
+    def edit_quick_labels(self) -> None:
+        """Let the reviewer fix the labels of keys 1-9 (kept in settings; the open session follows at once)."""
+        session = self.page.session
+        current = session.quick_labels() if session is not None else (review_settings.saved_quick_labels() or ())
+        known = (*(session.labels if session is not None else ()), *review_settings.saved_labels())
+        self.quick_labels_dialog = QuickLabelsDialog(current, known, self._window)
+        self.quick_labels_dialog.sig_chosen.connect(self._on_quick_labels_chosen)
+        self.quick_labels_dialog.open()
+
+    @Slot(tuple)
+    def _on_quick_labels_chosen(self, labels: tuple[str, ...]) -> None:
+        review_settings.set_quick_labels(labels)
+        review_settings.remember_labels(labels)
+        if self.page.session is not None:  # no new session: the undo history stays
+            self.page.session.set_quick_labels(labels or None)
+            self.page.set_keymap(self.page.keymap)
 
     @Slot()
     def change_reviewer(self) -> None:

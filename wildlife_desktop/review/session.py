@@ -104,9 +104,8 @@ class ReviewSession:
         self._intervals: list[float] = []
         self._last_t: float | None = None
         self._labels = label_list(labels, self._preds.values(), self._latest.values())
-        queued = (it.detection for it in self._all)
-        quick = quick_labels if quick_labels is not None else default_quick_labels(self._latest.values(), queued)
-        self._quick = tuple(quick)[:QUICK_SLOTS]
+        self._quick: tuple[str, ...] = ()
+        self.set_quick_labels(quick_labels)
 
     @classmethod
     def from_results(
@@ -149,7 +148,10 @@ class ReviewSession:
         """Labels of the number keys 1-9 (fixed for the session so muscle memory holds)."""
         return self._quick
 
-    def set_quick_labels(self, labels: Sequence[str]) -> None:
+    def set_quick_labels(self, labels: Sequence[str] | None) -> None:
+        """Fix the number-key labels; ``None`` (or empty): the reviewer's most used labels, then the queue's."""
+        if not labels:
+            labels = default_quick_labels(self._latest.values(), (it.detection for it in self._all))
         self._quick = tuple(labels)[:QUICK_SLOTS]
 
     def set_filter(self, flt: QueueFilter) -> None:
