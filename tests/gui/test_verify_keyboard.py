@@ -174,3 +174,16 @@ def test_quick_label_editor_rebinds_number_keys_without_losing_undo(qtbot: QtBot
     win.verifier.edit_quick_labels()
     win.verifier.quick_labels_dialog.automatic_button.click()
     assert not QSettings().value("review/quick_labels") and "warthog" not in s.quick_labels()[:1]
+
+
+def test_accept_threshold_change_keeps_the_session_and_its_undo(qtbot: QtBot, lila_folder: Path) -> None:
+    win = open_verify(qtbot, lila_folder)
+    s = win.verify.session
+    assert s is not None
+    n_before = len(s.items)
+    _press(qtbot, win, Qt.Key.Key_Return)
+    assert len(s.decisions()) == 1
+    win.verifier.set_accept_threshold(0.5)
+    assert win.verify.session is s and s.thresholds.accept == 0.5 and len(s.items) < n_before
+    _press(qtbot, win, Qt.Key.Key_Z, CTRL)
+    assert all(d.decision == "clear" for d in s.decisions()) or not s.decisions()

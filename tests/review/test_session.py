@@ -158,3 +158,24 @@ def test_keymap_is_data_overridable_with_help_rows() -> None:
     assert rows["Label as red_fox"] == "1" and "Label as saved label 2" not in rows
     assert not any(d.startswith("Reject") for d in rows)  # X was its only key
     assert {a for a in ReviewAction} == set(DEFAULT_KEYMAP.values())  # every action has a default key
+
+
+def test_new_thresholds_rebuild_the_queue_and_keep_undo(tmp_path: Path) -> None:
+    s = _session(tmp_path, thresholds=QueueThresholds(accept=0.98, ignore=0.2))
+    first = s.current
+    assert first is not None and (first.file, first.index) == ("cam1/a.jpg", 1)
+    s.accept()
+    assert s.current is not None and (s.current.file, s.current.index) == ("cam2/c.jpg", 0)
+    # accept 0.6: every queued box stays (certainties 0.5, 0.55; b.jpg and the blank box have other reasons)
+    s.set_thresholds(QueueThresholds(accept=0.6, ignore=0.2))
+    assert len(s.items) == 4
+    assert s.current is not None and (s.current.file, s.current.index) == ("cam2/c.jpg", 0)  # cursor stays
+    # accept 0.52: c.jpg's 0.55 box is now trusted and leaves the queue; the cursor moves to the next undecided
+    s.set_thresholds(QueueThresholds(accept=0.52, ignore=0.2))
+    assert ("cam2/c.jpg", 0) not in {(it.file, it.index) for it in s.items}
+    assert ("cam1/a.jpg", 1) in {(it.file, it.index) for it in s.items}  # decided, still listed
+    assert s.current is not None and (s.current.file, s.current.index) == ("cam1/b.jpg", 0)
+    assert s.undo()  # the decision made before the change can still be undone
+    assert not latest_decisions(load_decisions(tmp_path)) or all(
+        d.decision == "clear" for d in latest_decisions(load_decisions(tmp_path)).values())
+    assert s.redo() and s.decisions()[0].decision == "accept"

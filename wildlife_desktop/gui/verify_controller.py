@@ -56,11 +56,15 @@ class VerifyController(QObject):
 
     @Slot(float)
     def set_accept_threshold(self, accept: float) -> None:
-        """A new accept threshold rebuilds the queue (decisions are on disk; the undo stack restarts)."""
+        """A new accept threshold rebuilds the queue of the open session (its undo history stays)."""
+        from ..review.queue import QueueThresholds
+
         self.accept = accept
         self.page.filter_bar.set_accept(accept)
-        if self.page.session is not None:
-            self.open_session()
+        session = self.page.session
+        if session is not None:
+            session.set_thresholds(QueueThresholds(accept=accept, ignore=self._ignore()))
+            self.page.set_session(session, self.folders.folder, self.folders.sequences)
 
     @Slot()
     def show_threshold_dialog(self) -> None:

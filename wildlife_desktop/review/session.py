@@ -154,6 +154,19 @@ class ReviewSession:
             labels = default_quick_labels(self._latest.values(), (it.detection for it in self._all))
         self._quick = tuple(labels)[:QUICK_SLOTS]
 
+    def set_thresholds(self, thresholds: QueueThresholds) -> None:
+        """New accept/ignore thresholds: the queue is rebuilt; decisions, undo and redo stay.
+
+        The cursor stays on the current crop when it is still queued, else it moves to the
+        first undecided one. Undo steps are keyed by detection, not by queue position.
+        """
+        current = self.current
+        self.thresholds = thresholds
+        self._all = build_queue(self._preds, sequences=self._seqs, thresholds=thresholds)
+        self._refresh_all()
+        self._items = tuple(it for it in self._all if self._filter.matches(it))
+        self._goto_key((current.file, current.detection_id) if current is not None else None)
+
     def set_filter(self, flt: QueueFilter) -> None:
         """Restrict the queue (class, folder, camera, dates); the cursor goes to the first undecided."""
         self._filter = flt
