@@ -7,6 +7,10 @@ known, :class:`FinetuneProgress` per crop (``features``), per epoch (``training`
 cooperative (:class:`~wildlife_desktop.core.progress.CancelToken`, checked between crops and
 epochs) and raises :class:`~wildlife_desktop.core.progress.Cancelled`; nothing is registered
 before the last step, and temporary files are removed either way.
+
+Stages: :func:`_prepare` (examples, split), :func:`_extract_features`, :func:`_train`, then
+:func:`_export_and_register` (:func:`_export`, :func:`_evaluate`, and :mod:`.report` for the
+pack's manifest and ``training_report.json``).
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -26,20 +30,29 @@ from ... import __version__
 from ...core.errors import DatasetError
 from ...core.paths import AppPaths
 from ...core.progress import CancelToken
-from ...runtime.manifest import ModelManifest
 from ...runtime.store import ModelStore, sha256_file
 from .dataset import CropExample, collect_examples
-from .export import MAX_CALIBRATION, check_parity, export_model, quantize_head_model
+from .export import MAX_CALIBRATION, Parity, check_parity, export_model, quantize_head_model
 from .features import BaseModel, FeatureExtractor, FeatureSet, crops_to_tensor, extract_features, open_base
 from .head import LinearHead, TrainStats, train_head
 from .metrics import Metrics, compute_metrics
-from .registry import REPORT_SCHEMA_VERSION, installed_ids, next_version, register_pack, slug
+from .registry import installed_ids, next_version, register_pack, slug
+from .report import RANDOM_WEIGHTS_WARNING, DataUsed, Evaluation, NewPack, TrainingRecord, build_manifest, build_report
 from .splits import Split, split_examples
 
-RANDOM_WEIGHTS_WARNING = (
-    "the base model has RANDOM WEIGHTS (an architecture twin): its features mean nothing, so the fine-tuned "
-    "model classifies nothing either. Use it only to test the workflow."
-)
+__all__ = [
+    "PARITY_CROPS",
+    "RANDOM_WEIGHTS_WARNING",
+    "FinetuneConfig",
+    "FinetuneEvent",
+    "FinetuneFinished",
+    "FinetuneProgress",
+    "FinetuneReport",
+    "FinetuneStarted",
+    "base_label_columns",
+    "run_finetune",
+]
+
 #: Validation crops run through the exported fp32 model for the parity check.
 PARITY_CROPS = 8
 
@@ -131,27 +144,6 @@ def base_label_columns(base_labels: Sequence[str], labels: Sequence[str], n_logi
     return None if any(c is None for c in cols) else [int(c) for c in cols if c is not None]
 
 
-def _class_split_counts(examples: Sequence[CropExample], idx: Sequence[int], labels: Sequence[str]) -> dict[str, int]:
-    out = dict.fromkeys(labels, 0)
-    for i in idx:
-        out[examples[i].label] += 1
-    return out
-
-
-def _jsonable(obj: Any) -> Any:
-    if hasattr(obj, "__dataclass_fields__"):
-        return _jsonable(asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
-
-
 @dataclass(frozen=True)
 class _Prepared:
     examples: list[CropExample]
@@ -200,6 +192,44 @@ def _check_split(
         )
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every stage of one fine-tune shares."""
+
+    config: FinetuneConfig
+    store: ModelStore
+    base: BaseModel
+    cancel: CancelToken
+    work: Path  # the run's temporary folder
+    timings: dict[str, float]  # seconds per finished stage ("dataset_s", "features_s", ...), in order
+    t_start: float  # time.monotonic() when the run started
+
+
+@dataclass(frozen=True, eq=False)
+class _Trained:
+    """The trained head and the data it saw: what the export and the report work from."""
+
+    head: LinearHead
+    stats: TrainStats
+    features: FeatureSet
+    train: list[int]  # training crops that decoded (lists: they index numpy arrays)
+    val: list[int]  # validation crops that decoded
+    y: np.ndarray  # [N] class index of every example
+
+
+@dataclass(frozen=True, eq=False)
+class _Exported:
+    """The ONNX file the pack ships and how it was checked."""
+
+    path: Path  # int8 when kept, else fp32
+    parity: Parity
+    fp32_val_logits: np.ndarray  # the numpy head on the validation crops
+    val_logits: np.ndarray  # the shipped model on the validation crops
+    quantized: bool
+    note: str
+    quantization: dict[str, Any]  # the report's "quantization" section
+
+
 def run_finetune(
     config: FinetuneConfig, *, paths: AppPaths | None = None, cancel: CancelToken | None = None
 ) -> Iterator[FinetuneEvent]:
@@ -218,13 +248,13 @@ def run_finetune(
     store = ModelStore(paths)
     base = open_base(store, config.base_model_id)
     prep = _prepare(config, paths)
-    examples, labels, split = prep.examples, prep.labels, prep.split
+    split = prep.split
     timings["dataset_s"] = time.monotonic() - t0
     yield FinetuneStarted(
-        len(examples),
+        len(prep.examples),
         len(split.train),
         len(split.val),
-        labels,
+        prep.labels,
         split.by,
         prep.dropped,
         tuple(prep.counts.items()),
@@ -232,111 +262,161 @@ def run_finetune(
     )
 
     with tempfile.TemporaryDirectory(prefix="wd-finetune-") as tmp:
-        work = Path(tmp)
-        t0 = time.monotonic()
-        extractor = FeatureExtractor(base, work)
-        m = base.manifest
-        calib = set(split.train[:: max(1, len(split.train) // MAX_CALIBRATION)][:MAX_CALIBRATION])
-        gen = extract_features(
-            examples,
-            extractor,
-            m.mean,
-            m.std,
-            flip=set(split.train) if config.flip_augment else set(),
-            keep_crops=set(split.val) | (calib if config.quantize else set()),
+        run = _Run(config, store, base, cancel, Path(tmp), timings, t_start)
+        fs = yield from _extract_features(run, prep)
+        trained = yield from _train(run, prep, fs)
+        yield from _export_and_register(run, prep, trained)
+
+
+def _extract_features(run: _Run, prep: _Prepared) -> Generator[FinetuneEvent, None, FeatureSet]:
+    """Base-model features of every example (and of the flipped training crops); keeps the crops export needs."""
+    config, split = run.config, prep.split
+    t0 = time.monotonic()
+    extractor = FeatureExtractor(run.base, run.work)
+    m = run.base.manifest
+    calib = set(split.train[:: max(1, len(split.train) // MAX_CALIBRATION)][:MAX_CALIBRATION])
+    gen = extract_features(
+        prep.examples,
+        extractor,
+        m.mean,
+        m.std,
+        flip=set(split.train) if config.flip_augment else set(),
+        keep_crops=set(split.val) | (calib if config.quantize else set()),
+    )
+    try:
+        while True:
+            run.cancel.checkpoint()
+            try:
+                done = next(gen)
+            except StopIteration as stop:
+                fs: FeatureSet = stop.value
+                break
+            yield FinetuneProgress("features", done, len(prep.examples))
+    finally:
+        gen.close()
+    del gen, extractor  # free the base model's session (hundreds of MB for a ResNet-50) before the export
+    run.timings["features_s"] = time.monotonic() - t0
+    return fs
+
+
+def _train(run: _Run, prep: _Prepared, fs: FeatureSet) -> Generator[FinetuneEvent, None, _Trained]:
+    """Train the head on the crops that decoded (flipped copies added), early-stopping on the validation ones."""
+    config, examples, labels, split = run.config, prep.examples, prep.labels, prep.split
+    assert fs.ok is not None
+    ok = fs.ok
+    train = [i for i in split.train if ok[i]]
+    val = [i for i in split.val if ok[i]]
+    _check_split(examples, train, val, labels, split.by)
+    index = {lab: k for k, lab in enumerate(labels)}
+    y = np.array([index[e.label] for e in examples], dtype=np.int64)
+    flipped = [i for i in train if i in fs.flipped]
+    x_train = np.concatenate(
+        [fs.features[train], np.array([fs.flipped[i] for i in flipped]).reshape(len(flipped), fs.features.shape[1])]
+    )
+    y_train = np.concatenate([y[train], y[flipped]])
+    x_val, y_val = fs.features[val], y[val]
+
+    t0 = time.monotonic()
+    trainer = train_head(x_train, y_train, x_val, y_val, len(labels), l2=config.l2, max_epochs=config.max_epochs)
+    try:
+        while True:
+            run.cancel.checkpoint()
+            try:
+                epoch, val_loss = next(trainer)
+            except StopIteration as stop:
+                head, stats = stop.value
+                break
+            yield FinetuneProgress("training", epoch, config.max_epochs, f"validation loss {val_loss:.4f}")
+    finally:
+        trainer.close()
+    if stats.stopped_early:
+        yield FinetuneProgress(
+            "training",
+            config.max_epochs,
+            config.max_epochs,
+            f"stopped early at epoch {stats.epochs} (no better validation loss since epoch "
+            f"{stats.best_epoch}, whose weights are kept)",
         )
-        try:
-            while True:
-                cancel.checkpoint()
-                try:
-                    done = next(gen)
-                except StopIteration as stop:
-                    fs = stop.value
-                    break
-                yield FinetuneProgress("features", done, len(examples))
-        finally:
-            gen.close()
-        del gen, extractor  # free the base model's session (hundreds of MB for a ResNet-50) before the export
-        timings["features_s"] = time.monotonic() - t0
-        assert fs.ok is not None
-        ok = fs.ok
-        train = [i for i in split.train if ok[i]]
-        val = [i for i in split.val if ok[i]]
-        _check_split(examples, train, val, labels, split.by)
-        index = {lab: k for k, lab in enumerate(labels)}
-        y = np.array([index[e.label] for e in examples], dtype=np.int64)
-        flipped = [i for i in train if i in fs.flipped]
-        x_train = np.concatenate(
-            [fs.features[train], np.array([fs.flipped[i] for i in flipped]).reshape(len(flipped), fs.features.shape[1])]
-        )
-        y_train = np.concatenate([y[train], y[flipped]])
-        x_val, y_val = fs.features[val], y[val]
-
-        t0 = time.monotonic()
-        trainer = train_head(x_train, y_train, x_val, y_val, len(labels), l2=config.l2, max_epochs=config.max_epochs)
-        try:
-            while True:
-                cancel.checkpoint()
-                try:
-                    epoch, val_loss = next(trainer)
-                except StopIteration as stop:
-                    head, stats = stop.value
-                    break
-                yield FinetuneProgress("training", epoch, config.max_epochs, f"validation loss {val_loss:.4f}")
-        finally:
-            trainer.close()
-        if stats.stopped_early:
-            yield FinetuneProgress(
-                "training",
-                config.max_epochs,
-                config.max_epochs,
-                f"stopped early at epoch {stats.epochs} (no better validation loss since epoch "
-                f"{stats.best_epoch}, whose weights are kept)",
-            )
-        timings["training_s"] = time.monotonic() - t0
-
-        yield from _export_and_register(
-            config, store, base, prep, y, train, val, fs, head, stats, timings, t_start, cancel, work
-        )
+    run.timings["training_s"] = time.monotonic() - t0
+    return _Trained(head, stats, fs, train, val, y)
 
 
-def _export_and_register(
-    config: FinetuneConfig,
-    store: ModelStore,
-    base: BaseModel,
-    prep: _Prepared,
-    y: np.ndarray,
-    train: list[int],
-    val: list[int],
-    fs: FeatureSet,
-    head: LinearHead,
-    stats: TrainStats,
-    timings: dict[str, float],
-    t_start: float,
-    cancel: CancelToken,
-    work: Path,
-) -> Iterator[FinetuneEvent]:
-    m = base.manifest
-    examples, labels, split = prep.examples, prep.labels, prep.split
+def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Iterator[FinetuneEvent]:
+    """Export (and check, and maybe quantise) the model, evaluate it, register the pack, report."""
+    config, base, fs = run.config, run.base, trained.features
     skipped = prep.skipped + tuple(fs.skipped)
     steps = 4 if config.quantize else 3
     t0 = time.monotonic()
-    cancel.checkpoint()
+    run.cancel.checkpoint()
     base_slug = slug(config.name)
-    version = next_version(base_slug, installed_ids(store))
+    version = next_version(base_slug, installed_ids(run.store))
     model_id = f"{base_slug}-v{version}"
     name = config.name.strip() or model_id
-    fp32_path = work / f"{model_id}.onnx"
+    exported = yield from _export(run, trained, prep.labels, model_id, steps)
+    run.timings["export_s"] = time.monotonic() - t0
+
+    evaluation = _evaluate(base, prep.labels, trained, exported)
+
+    run.cancel.checkpoint()
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    pack = NewPack(model_id, version, name, created, base.manifest)
+    data = DataUsed(
+        examples=prep.examples,
+        labels=prep.labels,
+        counts=prep.counts,
+        dropped=prep.dropped,
+        skipped=skipped,
+        split=prep.split,
+        train=trained.train,
+        val=trained.val,
+        n_flipped=len([i for i in trained.train if i in fs.flipped]),
+    )
+    manifest = build_manifest(pack, data, evaluation, sha256_file(exported.path))
+    timings = {**run.timings, "total_s": time.monotonic() - run.t_start}
+    record = TrainingRecord(config, base.tap.features, int(trained.head.n_features), trained.stats, timings)
+    report_doc = build_report(pack, data, evaluation, record)
+    report_path = register_pack(run.store, manifest, exported.path, report_doc, run.work)
+    yield FinetuneProgress("export", steps, steps, f"registered {model_id}")
+    yield FinetuneFinished(
+        FinetuneReport(
+            model_id=model_id,
+            version=version,
+            name=name,
+            labels=prep.labels,
+            metrics=evaluation.metrics,
+            base_metrics=evaluation.base_metrics,
+            n_train=len(trained.train),
+            n_val=len(trained.val),
+            split_by=prep.split.by,
+            quantized=exported.quantized,
+            quantize_note=exported.note,
+            random_weights=base.manifest.random_weights,
+            pack_dir=run.store.root / model_id,
+            report_path=report_path,
+            dropped=prep.dropped,
+            skipped=skipped,
+            base_model_id=base.manifest.id,
+        )
+    )
+
+
+def _export(
+    run: _Run, trained: _Trained, labels: tuple[str, ...], model_id: str, steps: int
+) -> Generator[FinetuneEvent, None, _Exported]:
+    """ONNX export (step 1 of ``steps``), parity with the numpy head (2), int8 when requested (3)."""
+    config, fs, head, train, val = run.config, trained.features, trained.head, trained.train, trained.val
+    m = run.base.manifest
+    fp32_path = run.work / f"{model_id}.onnx"
     meta = {
         "finetuned_from": m.id,
         "finetuned_from_sha256": m.sha256,
         "labels": json.dumps(list(labels)),
         "producer": f"wildlife-desktop {__version__} fine-tuning",
     }
-    export_model(base, head, fp32_path, meta)
+    export_model(run.base, head, fp32_path, meta)
     yield FinetuneProgress("export", 1, steps, f"exported {model_id}")
 
-    cancel.checkpoint()
+    run.cancel.checkpoint()
     val_crops = np.stack([fs.crops[i] for i in val])  # uint8: normalised chunk by chunk when run
 
     def prepare(crops: np.ndarray) -> np.ndarray:
@@ -352,14 +432,15 @@ def _export_and_register(
     quantized, note = False, "not requested"
     quant_info: dict[str, Any] = {"requested": config.quantize}
     if config.quantize:
-        cancel.checkpoint()
-        cal_idx = sorted(i for i in fs.crops if i in set(train))
+        run.cancel.checkpoint()
+        in_train = set(train)
+        cal_idx = sorted(i for i in fs.crops if i in in_train)
         calibration = (
             crops_to_tensor(np.stack([fs.crops[i] for i in cal_idx]), m.mean, m.std)
             if cal_idx
             else np.zeros((0,), np.float32)
         )
-        int8_path = work / f"{model_id}.int8.onnx"
+        int8_path = run.work / f"{model_id}.int8.onnx"
         q = quantize_head_model(fp32_path, int8_path, calibration, val_crops, fp32_val_logits, prepare=prepare)
         quantized, note = q.kept, q.note
         quant_info.update(
@@ -374,138 +455,25 @@ def _export_and_register(
             final_path = int8_path.replace(fp32_path)  # the pack ships the int8 model under the pack's file name
             final_logits = q.int8_logits
         yield FinetuneProgress("export", 3, steps, note)
-    timings["export_s"] = time.monotonic() - t0
+    return _Exported(final_path, parity, fp32_val_logits, final_logits, quantized, note, quant_info)
 
-    y_val = y[val]
-    metrics = compute_metrics(y_val, np.argmax(final_logits, axis=1), labels)
-    metrics_fp32 = compute_metrics(y_val, np.argmax(fp32_val_logits, axis=1), labels)
+
+def _evaluate(base: BaseModel, labels: tuple[str, ...], trained: _Trained, exported: _Exported) -> Evaluation:
+    """Metrics on the validation crops: the shipped model, the fp32 head, and the base classifier when it can."""
+    fs, y_val = trained.features, trained.y[trained.val]
+    metrics = compute_metrics(y_val, np.argmax(exported.val_logits, axis=1), labels)
+    metrics_fp32 = compute_metrics(y_val, np.argmax(exported.fp32_val_logits, axis=1), labels)
     base_metrics = None
     assert fs.base_logits is not None
-    cols = base_label_columns(m.labels, labels, fs.base_logits.shape[1])
+    cols = base_label_columns(base.manifest.labels, labels, fs.base_logits.shape[1])
     if cols is not None:
-        base_metrics = compute_metrics(y_val, np.argmax(fs.base_logits[val][:, cols], axis=1), labels)
-
-    cancel.checkpoint()
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    summary = {"accuracy": round(metrics.accuracy, 4), "macro_f1": round(metrics.macro_f1, 4), "n_val": len(val)}
-    if base_metrics is not None:
-        summary["base_accuracy"] = round(base_metrics.accuracy, 4)
-        summary["base_macro_f1"] = round(base_metrics.macro_f1, 4)
-    manifest = ModelManifest(
-        id=model_id,
-        version=str(version),
-        name=name,
-        family="classifier",
-        task="classification",
-        file=f"{model_id}.onnx",
-        sha256=sha256_file(final_path),
-        input_size=m.input_size,
-        labels=labels,
-        typical_threshold=m.typical_threshold,
-        conservative_threshold=m.conservative_threshold,
-        mean=m.mean,
-        std=m.std,
-        licence=m.licence,
-        source_url=f"fine-tuned locally by Wildlife Desktop {__version__} from model pack '{m.id}' v{m.version} "
-        f"(sha256 {m.sha256[:12]}...)" + (f"; base model source: {m.source_url}" if m.source_url else ""),
-        citation=(
-            f"Derived from '{m.name}' ({m.id} v{m.version}): new classification head trained on locally "
-            f"verified crops, base weights unchanged. " + (m.citation or "")
-        ).strip(),
-        random_weights=m.random_weights,
-        created=created,
-        extra={
-            "base_model": m.id,
-            "base_sha256": m.sha256,
-            "n_train": len(train),
-            "n_val": len(val),
-            "split_by": split.by,
-            "metrics": summary,
-            "int8": quantized,
-            "quantize_note": note,
-            "finetune_report": "training_report.json",
-        },
-    )
-    report_doc = {
-        "schema_version": REPORT_SCHEMA_VERSION,
-        "model_id": model_id,
-        "version": version,
-        "name": name,
-        "created": created,
-        "app_version": __version__,
-        "base_model": {
-            "id": m.id,
-            "version": m.version,
-            "name": m.name,
-            "sha256": m.sha256,
-            "licence": m.licence,
-            "labels": len(m.labels),
-            "random_weights": m.random_weights,
-            "features": base.tap.features,
-            "feature_dim": int(head.n_features),
-        },
-        "random_weights": m.random_weights,
-        "warning": RANDOM_WEIGHTS_WARNING if m.random_weights else "",
-        "config": config.to_dict(),
-        "dataset": {
-            "verified_crops_per_label": prep.counts,
-            "labels": list(labels),
-            "dropped": list(prep.dropped),
-            "skipped": list(skipped),
-            "n_examples": len(examples),
-        },
-        "split": {
-            "by": split.by,
-            "val_fraction": config.val_fraction,
-            "seed": config.seed,
-            "n_train": len(train),
-            "n_val": len(val),
-            "groups_train": split.groups_train,
-            "groups_val": split.groups_val,
-            "train_per_label": _class_split_counts(examples, train, labels),
-            "val_per_label": _class_split_counts(examples, val, labels),
-            "flip_augment": config.flip_augment,
-        },
-        "training": {
-            **asdict(stats),
-            "l2": config.l2,
-            "max_epochs": config.max_epochs,
-            "loss": "class-balanced cross-entropy, full-batch Adam on standardised features",
-            "n_train_features": int(len(train) + len([i for i in train if i in fs.flipped])),
-        },
-        "metrics": metrics,
-        "metrics_fp32": metrics_fp32,
-        "base_metrics": base_metrics,
-        "base_metrics_note": (
-            "base classifier restricted to these labels"
-            if base_metrics is not None
-            else "the base classifier's labels do not cover these labels"
-        ),
-        "parity": parity,
-        "quantization": quant_info,
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
-    }
-    report_doc["timings_s"]["total_s"] = round(time.monotonic() - t_start, 3)
-    report_path = register_pack(store, manifest, final_path, _jsonable(report_doc), work)
-    yield FinetuneProgress("export", steps, steps, f"registered {model_id}")
-    yield FinetuneFinished(
-        FinetuneReport(
-            model_id=model_id,
-            version=version,
-            name=name,
-            labels=labels,
-            metrics=metrics,
-            base_metrics=base_metrics,
-            n_train=len(train),
-            n_val=len(val),
-            split_by=split.by,
-            quantized=quantized,
-            quantize_note=note,
-            random_weights=m.random_weights,
-            pack_dir=store.root / model_id,
-            report_path=report_path,
-            dropped=prep.dropped,
-            skipped=skipped,
-            base_model_id=m.id,
-        )
+        base_metrics = compute_metrics(y_val, np.argmax(fs.base_logits[trained.val][:, cols], axis=1), labels)
+    return Evaluation(
+        metrics=metrics,
+        metrics_fp32=metrics_fp32,
+        base_metrics=base_metrics,
+        parity=exported.parity,
+        quantized=exported.quantized,
+        quantize_note=exported.note,
+        quantization=exported.quantization,
     )
