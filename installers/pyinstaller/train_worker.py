@@ -1,8 +1,8 @@
 """Entry script of ``wildlife-train-worker`` (full builds only): the one executable allowed to import torch.
 
-The GUI starts it as a separate process for fine-tuning; it also runs the torch-using
-``models build`` command. ``wildlife_desktop.training.worker:main`` is used when that module
-exists; otherwise the worker is the CLI (whose ``models build`` needs torch).
+It runs the torch-using ``models build`` command (checkpoint → ONNX pack). Fine-tuning does not
+need it: it is numpy + ONNX and runs inside the GUI and CLI. ``wildlife_desktop.training.worker:main``
+is used when that module exists; otherwise the worker is the CLI (whose ``models build`` needs torch).
 """
 
 from __future__ import annotations
