@@ -40,6 +40,8 @@ def run_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> dic
     hooks = types.ModuleType("PyInstaller.utils.hooks")
     hooks.collect_submodules = lambda name, filter=None: [name]  # type: ignore[attr-defined]
     hooks.collect_dynamic_libs = lambda name, destdir=None: []  # type: ignore[attr-defined]
+    hooks.collect_data_files = (  # type: ignore[attr-defined]
+        lambda name, subdir=None, include_py_files=False: [(f"{name}/{subdir}/x.py", f"{name}/{subdir}")])
     for name in ("PyInstaller", "PyInstaller.utils"):
         monkeypatch.setitem(sys.modules, name, sys.modules.get(name) or types.ModuleType(name))
     monkeypatch.setitem(sys.modules, "PyInstaller.utils.hooks", hooks)
@@ -72,8 +74,11 @@ def test_lite_build_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert coll.kwargs["upx"] is False and coll.kwargs["name"] == "WildlifeDesktop"
     gui, cli = made["Analysis"]
     assert Path(gui.args[0][0]).name == "gui_entry.py" and Path(cli.args[0][0]).name == "cli_entry.py"
-    assert "wildlife_desktop.training" in gui.kwargs["excludes"]
     assert "wildlife_desktop.training.packs.cli_build" in cli.kwargs["hiddenimports"]  # clear "needs torch" error
+    for a in (gui, cli):  # fine-tuning (numpy + ONNX + the int8 quantiser) in both; checkpoint conversion in neither
+        assert {"wildlife_desktop.training.finetune", "onnxruntime.quantization"} <= set(a.kwargs["hiddenimports"])
+        assert "wildlife_desktop.training.packs.build" in a.kwargs["excludes"]
+    assert ("onnxruntime/transformers/x.py", "onnxruntime/transformers") in gui.kwargs["datas"]
     for a in (gui, cli):
         assert {"torch", "torchvision", "tkinter"} <= set(a.kwargs["excludes"])
         assert any(Path(h).name == "rthook_portable.py" for h in a.kwargs["runtime_hooks"])
