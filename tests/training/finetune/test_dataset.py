@@ -133,3 +133,31 @@ def test_folder_without_results_or_decisions_is_reported(tmp_path: Path, paths: 
     ds = collect_examples([tmp_path], paths)
     assert ds.examples == () and "no results" in ds.skipped[0]
     assert replace(ds).counts() == {}
+
+
+def test_superseded_decision_does_not_come_back_through_its_stored_box(verified: Path, paths: AppPaths) -> None:
+    """An old model's relabel whose animal was later rejected (or relabelled) on the new model's box is no example."""
+    res = load_results(verified, paths)
+    assert res is not None
+    rels = sorted(r for r in res.predictions if r.startswith("deer") and res.predictions[r].detections)
+    rejected, relabelled = rels[0], rels[1]
+
+    def top(rel: str) -> tuple[str, BBox]:
+        det = max(res.predictions[rel].detections, key=lambda d: d.confidence)
+        return detection_id(rel, det), det.bbox
+
+    rid, rbox = top(rejected)
+    lid, lbox = top(relabelled)
+    save_decisions(
+        verified / STATE_DIRNAME,
+        [
+            # an older model's detections of the same animals, verified first
+            _decision(rejected, "d-old-1", "relabel", "deer", t=1, bbox=BBox(rbox.x + 0.01, rbox.y, rbox.w, rbox.h)),
+            _decision(relabelled, "d-old-2", "relabel", "deer", t=2, bbox=lbox),
+            # then the current model's boxes of those animals: the person's latest word
+            _decision(rejected, rid, "reject", t=3),
+            _decision(relabelled, lid, "relabel", "elk", t=4),
+        ],
+    )
+    ds = collect_examples([verified], paths)
+    assert [(e.rel_path, e.label) for e in ds.examples] == [(relabelled, "elk")]

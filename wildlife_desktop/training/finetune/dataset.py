@@ -10,7 +10,8 @@ Only a person's word counts (``formats.decisions``, latest decision per detectio
 
 The box comes from the folder's loaded results (the decision attached to its detection by id,
 or by IoU after another model re-ran: :func:`formats.decisions.match_file`), else from the box
-stored in the decision record. Missing files and decisions without a box are skipped with a
+stored in the decision record, unless a later decision on the same animal's current box
+superseded it. Missing files and decisions without a box are skipped with a
 reason, never an error. Each example carries its split group keys: the camera site (location,
 per folder), the sequence, and ``group`` = site when the examples span >= 2 sites, else the
 sequence (which is the file itself for images without a capture time).
@@ -26,7 +27,14 @@ from ...core.errors import DatasetError
 from ...core.paths import AppPaths
 from ...core.records import DETECTION_CATEGORIES, VIDEO_EXTENSIONS, BBox, Prediction
 from ...formats.bundle import detection_id
-from ...formats.decisions import UNKNOWN_LABEL, ReviewDecision, latest_decisions, load_decisions, match_file
+from ...formats.decisions import (
+    MATCH_IOU,
+    UNKNOWN_LABEL,
+    ReviewDecision,
+    latest_decisions,
+    load_decisions,
+    match_file,
+)
 from ...pipeline.journal import Workspace
 from ...pipeline.results import load_results
 from ...pipeline.sequences import assign_sequences, camera_location
@@ -129,6 +137,7 @@ def _folder_examples(folder: Path, paths: AppPaths) -> tuple[list[CropExample], 
             skipped.extend(f"{rel}: confirmed empty after its boxes were verified" for _ in positives)
             continue
         by_decision = {d.detection_id: i for i, d in matched.items()}
+        claimed = [pred.detections[i] for i in matched] if pred is not None else []
         site = f"{folder}|{camera_location(rel)}"
         sequence = f"{folder}|{seqs[rel].seq_id}"
         for d in positives:
@@ -137,7 +146,12 @@ def _folder_examples(folder: Path, paths: AppPaths) -> tuple[list[CropExample], 
             box, frame = (det.bbox, det.frame) if det is not None else (d.bbox, d.frame)
             label = _label_of(d, det.top_label if det is not None else None)
             where = rel if frame is None else f"{rel} frame {frame}"
-            if box is None:
+            if det is None and d.bbox is not None and any(
+                c.frame == d.frame and c.bbox.iou(d.bbox) >= MATCH_IOU for c in claimed
+            ):
+                # its animal's current box carries a later decision (match_file gave it that one)
+                skipped.append(f"{where}: superseded by a later decision on the same animal")
+            elif box is None:
                 skipped.append(f"{where}: decision without a box (its detection is not in the current results)")
             elif box.w <= 0 or box.h <= 0:
                 skipped.append(f"{where}: empty box")
