@@ -199,3 +199,36 @@ def test_run_batches_move_sorted_rows_at_most_every_half_second(qtbot: QtBot) ->
     assert m.data(m.index(2), ThumbRole.TOP) == ("animal", 0.9)  # but the badge is there
     m.set_predictions([_pred("b.jpg", 0.5)])  # a second batch does not restart the wait
     qtbot.waitUntil(lambda: order() == ["c.jpg", "b.jpg", "a.jpg"], timeout=RUN_RELAYOUT_MS * 4)
+
+
+def test_current_file_and_persistent_indexes_follow_a_resort_and_filter(qtbot: QtBot) -> None:
+    """A relayout moves persistent indexes with their files (layoutChanged contract).
+
+    Without it the grid's current row kept its number after a sort, so it pointed at another
+    file than the review pane showed, and "next" stepped from the wrong place.
+    """
+    from PySide6.QtCore import QPersistentModelIndex
+
+    from wildlife_desktop.gui.item_models.thumbnail_model import RUN_RELAYOUT_MS
+    from wildlife_desktop.gui.widgets.thumbnail_grid import ThumbnailGridWidget
+
+    m = ThumbnailModel()
+    grid = ThumbnailGridWidget(m)
+    qtbot.addWidget(grid)
+    m.set_files(Path("/x"), [MediaFile(n, 1, i, "image") for i, n in enumerate(["a.jpg", "b.jpg", "c.jpg", "d.jpg"])])
+    m.set_predictions([_pred("a.jpg", 0.2), _pred("b.jpg", 0.5), _pred("c.jpg", 0.9), _pred("d.jpg", 0.7)])
+    grid.select_row(1)
+    held = QPersistentModelIndex(m.index(3))  # d.jpg
+    m.set_sort(SortKey.CONFIDENCE, descending=True)  # c d b a
+    assert grid.current_rel_path() == "b.jpg" and grid.view.currentIndex().row() == 2
+    assert held.row() == 1
+    grid.step(1)
+    assert grid.current_rel_path() == "a.jpg"
+    m.set_filter(FileStatus.ANIMAL.value, 0.6)  # c d: a.jpg is filtered out
+    assert grid.current_rel_path() is None and held.row() == 1
+    m.set_filter(None)  # c d b a: the grid grows back, d.jpg keeps its index
+    assert held.row() == 1 and m.rowCount() == 4
+    grid.select_row(3)  # a.jpg; a run batch makes it the most confident: it moves to the top
+    m.set_predictions([_pred("a.jpg", 0.95)])
+    qtbot.waitUntil(lambda: m.media_at(0).rel_path == "a.jpg", timeout=RUN_RELAYOUT_MS * 4)
+    assert grid.current_rel_path() == "a.jpg" and grid.view.currentIndex().row() == 0

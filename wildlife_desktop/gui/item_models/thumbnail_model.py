@@ -306,10 +306,23 @@ class ThumbnailModel(QStringListModel):
             self.sig_layout_changed.emit()
             return
         self.layoutAboutToBeChanged.emit()
+        # Persistent indexes (the view's current item and selection) follow their files.
+        moved = [i for i in self.persistentIndexList() if 0 <= i.row() < len(self._rows)]
+        files_of = [self._rows[i.row()] for i in moved]
+        have = QStringListModel.rowCount(self)
         self._set_rows(rows)
-        self._resize_rows(len(rows))
+        if len(rows) > have:  # grow first: the rows the indexes move to must exist
+            self._resize_rows(len(rows))
+        self.changePersistentIndexList(moved, [self._index_of_file(i) for i in files_of])
+        if len(rows) < have:  # shrink last: no persistent index is left on a removed row
+            self._resize_rows(len(rows))
         self.layoutChanged.emit()
         self.sig_layout_changed.emit()
+
+    def _index_of_file(self, i: int) -> QModelIndex:
+        """The index of ``_files[i]`` in the current rows (invalid when filtered out)."""
+        row = i if self._row_of is None else self._row_of.get(i)
+        return self.index(row) if row is not None else QModelIndex()
 
     def _repaint_all(self) -> None:
         if self._rows:
