@@ -185,3 +185,22 @@ def test_huge_folder_is_virtualised(qtbot: QtBot, n: int) -> None:
 
     qtbot.waitUntil(scrolled, timeout=10_000)  # the view lays rows out in batches meanwhile
     assert len(set(wanted)) < 2_000  # the painted cells on the way, never all 100k rows
+
+
+def test_review_dialogs_do_not_pile_up_on_the_window(qtbot: QtBot) -> None:
+    """Each open of Review ▸ Quick labels / Thresholds used to leave one more dialog on the window."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    from wildlife_desktop.gui.dialogs.quick_labels_dialog import QuickLabelsDialog
+    from wildlife_desktop.gui.dialogs.threshold_dialog import ThresholdDialog
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    for _ in range(3):
+        win.verifier.edit_quick_labels()
+        win.verifier.quick_labels_dialog.reject()
+        win.verifier.show_threshold_dialog()
+        win.verifier.threshold_dialog.reject()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert len(win.findChildren(QuickLabelsDialog)) == 1
+    assert len(win.findChildren(ThresholdDialog)) == 1

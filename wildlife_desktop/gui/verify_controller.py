@@ -68,6 +68,8 @@ class VerifyController(QObject):
 
     @Slot()
     def show_threshold_dialog(self) -> None:
+        if self.threshold_dialog is not None:  # one dialog at a time on the window, not one per open
+            self.threshold_dialog.deleteLater()
         self.threshold_dialog = ThresholdDialog(self.folders.decisions, self.accept, self._window)
         self.threshold_dialog.sig_adopted.connect(self.set_accept_threshold)
         self.threshold_dialog.open()
@@ -78,6 +80,8 @@ class VerifyController(QObject):
         session = self.page.session
         current = session.quick_labels() if session is not None else (review_settings.saved_quick_labels() or ())
         known = (*(session.labels if session is not None else ()), *review_settings.saved_labels())
+        if self.quick_labels_dialog is not None:  # one dialog at a time on the window, not one per open
+            self.quick_labels_dialog.deleteLater()
         self.quick_labels_dialog = QuickLabelsDialog(current, known, self._window)
         self.quick_labels_dialog.sig_chosen.connect(self._on_quick_labels_chosen)
         self.quick_labels_dialog.open()
