@@ -161,3 +161,22 @@ def test_superseded_decision_does_not_come_back_through_its_stored_box(verified:
     )
     ds = collect_examples([verified], paths)
     assert [(e.rel_path, e.label) for e in ds.examples] == [(relabelled, "elk")]
+
+
+def test_video_crops_come_from_the_frame_the_pipeline_classifies(tmp_path: Path) -> None:
+    """The pipeline classifies video crops on frames scaled to the detector input (640), not full-size frames."""
+    import cv2
+
+    from wildlife_desktop.pipeline.video import iter_video_frames
+
+    path = tmp_path / "clip 1 é.avi"
+    rng = np.random.default_rng(0)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (1280, 720))
+    for _ in range(3):
+        writer.write(cv2.GaussianBlur(rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8), (9, 9), 3))
+    writer.release()
+    box = BBox(0.3, 0.3, 0.1, 0.15)  # 128 x 108 px at full size, 64 x 54 px in the 640 frame
+    frames = dict(iter_video_frames(path, every_s=0.1, target=640))
+    want = crop_batch(frames[1], [box], 96, IMAGENET_MEAN, IMAGENET_STD)
+    got = crops_to_tensor(cut_crops(path, [box], 1, 96, video=True), IMAGENET_MEAN, IMAGENET_STD)
+    np.testing.assert_array_equal(got, want)

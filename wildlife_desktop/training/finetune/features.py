@@ -4,7 +4,8 @@ Crops are cut exactly as the runtime's :class:`~wildlife_desktop.runtime.classif
 cuts them (:func:`runtime.preprocess.crop_batch` with the pack's input size, mean and std) from
 the image decoded as the pipeline decodes it (Pillow draft decode at a detector input scale,
 full resolution when that would make a crop smaller than the classifier input; video frames
-with :func:`pipeline.video.read_frame`), so training features match the features at inference.
+with :func:`pipeline.video.read_frame` at the same detector input scale, as the pipeline samples
+them), so training features match the features at inference.
 
 A crop is kept as its resized ``S x S x 3`` uint8 pixels (``crop_batch`` with mean 0 and std
 1/255, rounded), which :func:`crops_to_tensor` normalises bit-for-bit as ``crop_batch`` would:
@@ -134,7 +135,7 @@ def cut_crops(path: Path, boxes: Sequence[BBox], frame: int | None, size: int, *
         ImageReadError: the file cannot be decoded.
     """
     if video:
-        return crops_u8(read_frame(path, frame or 0), boxes, size)
+        return crops_u8(read_frame(path, frame or 0, target=DECODE_TARGET), boxes, size)
     img = load_image(path, target=DECODE_TARGET)
     if img.scale < 1.0:
         h, w = img.array.shape[:2]
