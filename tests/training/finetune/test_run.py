@@ -151,3 +151,31 @@ def test_too_few_verified_classes_is_a_clear_error(verified: Path, paths: AppPat
         FinetuneConfig(folders=(verified,), base_model_id=base.id, name="t", min_per_class=4, quantize=False), paths
     )
     assert report.labels == ("car", "deer") and report.dropped == ("opossum",)
+
+
+def test_crops_with_non_finite_features_are_skipped_not_poisoning_the_head(
+    verified: Path, paths: AppPaths, base: ModelManifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A base model that overflows on one crop (NaN/inf features, e.g. float16) must not sink the whole run."""
+    import numpy as np
+
+    from wildlife_desktop.training.finetune import features
+
+    original = features.FeatureExtractor.run
+    calls = []
+
+    def overflowing(self: features.FeatureExtractor, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits, feats = original(self, tensor)
+        if not calls:
+            feats[0, 0], logits[0, 0] = np.nan, np.inf  # the first crop only
+        calls.append(len(tensor))
+        return logits, feats
+
+    monkeypatch.setattr(features.FeatureExtractor, "run", overflowing)
+    _, report = finetune(
+        FinetuneConfig(folders=(verified,), base_model_id=base.id, name="nan", flip_augment=False, quantize=False),
+        paths,
+    )
+    assert report.n_train + report.n_val == 13
+    assert any("non-finite" in s for s in report.skipped)
+    assert json.loads(report.report_path.read_text())["schema_version"] == 1

@@ -170,8 +170,9 @@ def extract_features(
     Files are decoded ahead on a worker thread while onnxruntime runs; on a machine with cores to
     spare beyond one session's threads (2 cores: two single-threaded runs), batches run
     concurrently, as the pipeline's predictions do. Yields the number of examples done after every
-    onnxruntime call, in order (stop by not resuming: cancellation). A file that cannot be decoded
-    is skipped with its reason (``FeatureSet.skipped``, ``ok`` False).
+    onnxruntime call, in order (stop by not resuming: cancellation). A file that cannot be decoded,
+    or a crop whose features are not finite, is skipped with its reason (``FeatureSet.skipped``,
+    ``ok`` False).
     """
     n = len(examples)
     by_file: dict[tuple[str, str, int | None], list[int]] = {}
@@ -210,14 +211,22 @@ def extract_features(
             base_logits = np.zeros((n, lo.shape[1]), np.float32)
         assert base_logits is not None
         finished = 0
+        finite = np.isfinite(fe).all(axis=1)
         for row, (i, flipped) in enumerate(tags):
             if flipped:
-                result.flipped[i] = fe[row]
-            else:
-                feats[i] = fe[row]
-                base_logits[i] = lo[row]
-                ok[i] = True
-                finished += 1
+                if finite[row]:
+                    result.flipped[i] = fe[row]
+                continue
+            finished += 1
+            if not finite[row]:  # e.g. a float16 overflow: one such row would turn the whole head into NaN
+                e = examples[i]
+                where = e.rel_path if e.frame is None else f"{e.rel_path} frame {e.frame}"
+                result.skipped.append(f"{where}: the base model gave non-finite features for this crop")
+                result.crops.pop(i, None)
+                continue
+            feats[i] = fe[row]
+            base_logits[i] = lo[row]
+            ok[i] = True
         return finished
 
     slots = extractor.parallel
