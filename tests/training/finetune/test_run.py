@@ -179,3 +179,29 @@ def test_crops_with_non_finite_features_are_skipped_not_poisoning_the_head(
     assert report.n_train + report.n_val == 13
     assert any("non-finite" in s for s in report.skipped)
     assert json.loads(report.report_path.read_text())["schema_version"] == 1
+
+
+@pytest.mark.parametrize("same_model", [False, True])
+def test_two_overlapping_runs_of_one_name_get_two_versions(
+    verified: Path, paths: AppPaths, store: ModelStore, base: ModelManifest, same_model: bool
+) -> None:
+    """GUI and CLI fine-tuning at once ("Kafue 2026" and "kafue-2026" slug alike): nobody's pack is lost or replaced."""
+    first = run_finetune(
+        FinetuneConfig(folders=(verified,), base_model_id=base.id, name="Kafue 2026", quantize=False), paths=paths
+    )
+    for ev in first:  # the first run is exporting when the second one starts
+        if isinstance(ev, FinetuneProgress) and ev.stage == "export":
+            break
+    _, second = finetune(
+        FinetuneConfig(
+            folders=(verified,), base_model_id=base.id, name="kafue-2026", quantize=False, seed=0 if same_model else 5
+        ),
+        paths,
+    )
+    events = list(first)
+    assert isinstance(events[-1], FinetuneFinished)
+    assert {second.model_id, events[-1].report.model_id} == {"kafue-2026-v1", "kafue-2026-v2"}
+    for r in (second, events[-1].report):
+        doc = json.loads(r.report_path.read_text(encoding="utf-8"))
+        assert doc["model_id"] == r.model_id and doc["name"] == r.name
+        assert store.get(r.model_id)[0].name == r.name

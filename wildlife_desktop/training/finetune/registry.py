@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ...core.atomic import atomic_write_json
+from ...core.errors import ModelPackError
 from ...runtime.manifest import MANIFEST_NAME, ModelManifest, save_manifest
 from ...runtime.store import ModelStore
 
@@ -57,14 +59,22 @@ def register_pack(
         The installed ``training_report.json``.
 
     Raises:
-        ModelPackError: the store refuses the pack (e.g. the id was taken meanwhile).
+        ModelPackError: the store refuses the pack, or the id was taken meanwhile (another run);
+            ``onnx_file`` is then back where it was.
     """
     pack = Path(work_dir) / f"pack-{manifest.id}"
     pack.mkdir(parents=True)
     os.replace(onnx_file, pack / manifest.file)
-    save_manifest(pack / MANIFEST_NAME, manifest)
-    atomic_write_json(pack / REPORT_NAME, report)
-    store.import_pack(pack)
+    try:
+        save_manifest(pack / MANIFEST_NAME, manifest)
+        atomic_write_json(pack / REPORT_NAME, report)
+        if (store.root / manifest.id).exists():  # import_pack would replace an identical model's pack
+            raise ModelPackError(f"Model id '{manifest.id}' was taken meanwhile (another fine-tuning run).")
+        store.import_pack(pack)
+    except BaseException:
+        os.replace(pack / manifest.file, onnx_file)
+        shutil.rmtree(pack, ignore_errors=True)
+        raise
     report_path = store.root / manifest.id / REPORT_NAME
     atomic_write_json(report_path, report)
     return report_path

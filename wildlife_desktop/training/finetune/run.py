@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ... import __version__
-from ...core.errors import DatasetError
+from ...core.errors import DatasetError, ModelPackError
 from ...core.paths import AppPaths
 from ...core.progress import CancelToken
 from ...runtime.store import ModelStore, sha256_file
@@ -55,6 +55,8 @@ __all__ = [
 
 #: Validation crops run through the exported fp32 model for the parity check.
 PARITY_CROPS = 8
+#: Versions tried when other runs register the same name meanwhile.
+REGISTER_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -349,17 +351,12 @@ def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Itera
     t0 = time.monotonic()
     run.cancel.checkpoint()
     base_slug = slug(config.name)
-    version = next_version(base_slug, installed_ids(run.store))
-    model_id = f"{base_slug}-v{version}"
-    name = config.name.strip() or model_id
-    exported = yield from _export(run, trained, prep.labels, model_id, steps)
+    exported = yield from _export(run, trained, prep.labels, base_slug, steps)
     run.timings["export_s"] = time.monotonic() - t0
 
     evaluation = _evaluate(base, prep.labels, trained, exported)
 
     run.cancel.checkpoint()
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    pack = NewPack(model_id, version, name, created, base.manifest)
     data = DataUsed(
         examples=prep.examples,
         labels=prep.labels,
@@ -371,11 +368,24 @@ def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Itera
         val=trained.val,
         n_flipped=len([i for i in trained.train if i in fs.flipped]),
     )
-    manifest = build_manifest(pack, data, evaluation, sha256_file(exported.path))
-    timings = {**run.timings, "total_s": time.monotonic() - run.t_start}
-    record = TrainingRecord(config, base.tap.features, int(trained.head.n_features), trained.stats, timings)
-    report_doc = build_report(pack, data, evaluation, record)
-    report_path = register_pack(run.store, manifest, exported.path, report_doc, run.work)
+    sha256 = sha256_file(exported.path)
+    # The version is chosen at the last moment, and again when another run (GUI and CLI at once) took it.
+    for attempt in range(1, REGISTER_ATTEMPTS + 1):
+        version = next_version(base_slug, installed_ids(run.store))
+        model_id = f"{base_slug}-v{version}"
+        name = config.name.strip() or model_id
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        pack = NewPack(model_id, version, name, created, base.manifest)
+        manifest = build_manifest(pack, data, evaluation, sha256)
+        timings = {**run.timings, "total_s": time.monotonic() - run.t_start}
+        record = TrainingRecord(config, base.tap.features, int(trained.head.n_features), trained.stats, timings)
+        report_doc = build_report(pack, data, evaluation, record)
+        try:
+            report_path = register_pack(run.store, manifest, exported.path, report_doc, run.work)
+            break
+        except ModelPackError:
+            if attempt == REGISTER_ATTEMPTS or model_id not in installed_ids(run.store):
+                raise
     yield FinetuneProgress("export", steps, steps, f"registered {model_id}")
     yield FinetuneFinished(
         FinetuneReport(
@@ -401,12 +411,12 @@ def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Itera
 
 
 def _export(
-    run: _Run, trained: _Trained, labels: tuple[str, ...], model_id: str, steps: int
+    run: _Run, trained: _Trained, labels: tuple[str, ...], stem: str, steps: int
 ) -> Generator[FinetuneEvent, None, _Exported]:
     """ONNX export (step 1 of ``steps``), parity with the numpy head (2), int8 when requested (3)."""
     config, fs, head, train, val = run.config, trained.features, trained.head, trained.train, trained.val
     m = run.base.manifest
-    fp32_path = run.work / f"{model_id}.onnx"
+    fp32_path = run.work / f"{stem}.onnx"
     meta = {
         "finetuned_from": m.id,
         "finetuned_from_sha256": m.sha256,
@@ -414,7 +424,7 @@ def _export(
         "producer": f"wildlife-desktop {__version__} fine-tuning",
     }
     export_model(run.base, head, fp32_path, meta)
-    yield FinetuneProgress("export", 1, steps, f"exported {model_id}")
+    yield FinetuneProgress("export", 1, steps, "exported to ONNX")
 
     run.cancel.checkpoint()
     val_crops = np.stack([fs.crops[i] for i in val])  # uint8: normalised chunk by chunk when run
@@ -440,7 +450,7 @@ def _export(
             if cal_idx
             else np.zeros((0,), np.float32)
         )
-        int8_path = run.work / f"{model_id}.int8.onnx"
+        int8_path = run.work / f"{stem}.int8.onnx"
         q = quantize_head_model(fp32_path, int8_path, calibration, val_crops, fp32_val_logits, prepare=prepare)
         quantized, note = q.kept, q.note
         quant_info.update(
