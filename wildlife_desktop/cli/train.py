@@ -72,9 +72,12 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
     tty = sys.stderr.isatty()
     t0 = time.monotonic()
     last_print = 0.0
+    registered = ""
     try:
         for ev in run_finetune(config, paths=paths, cancel=CancelToken()):
             if args.json:
+                if isinstance(ev, FinetuneFinished):
+                    registered = ev.report.model_id
                 emit(type(ev).__name__, ev)
                 continue
             if isinstance(ev, FinetuneStarted):
@@ -106,11 +109,15 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
                 else:
                     print(f"  export {ev.done}/{ev.total}: {ev.message}", file=sys.stderr)
             elif isinstance(ev, FinetuneFinished):
+                registered = ev.report.model_id
                 _print_report(ev.report)
                 if ev.report.random_weights:
                     print(f"WARNING: {RANDOM_WEIGHTS_WARNING}", file=sys.stderr)
     except KeyboardInterrupt:
-        print("Interrupted: nothing was registered.", file=sys.stderr)
+        if registered:
+            print(f"Interrupted: {registered} was already registered.", file=sys.stderr)
+        else:
+            print("Interrupted: nothing was registered.", file=sys.stderr)
         return 130
     return 0
 

@@ -70,3 +70,17 @@ def test_train_errors_exit_1_with_a_message(
     assert "not installed" in capsys.readouterr().err
     assert main(["train", str(verified / "missing"), "--base", base.id, "--name", "x"]) == 1
     assert "Not a folder" in capsys.readouterr().err
+
+
+def test_interrupt_after_registration_does_not_claim_nothing_was_registered(
+    verified: Path, base: ModelManifest, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wildlife_desktop.cli import train
+
+    def interrupted(report: object) -> None:
+        raise KeyboardInterrupt  # Ctrl-C while the results are printed: the pack is already installed
+
+    monkeypatch.setattr(train, "_print_report", interrupted)
+    assert main(["train", str(verified), "--base", base.id, "--name", "late", "--no-quantize"]) == 130
+    err = capsys.readouterr().err
+    assert "nothing was registered" not in err and "late-v1" in err
