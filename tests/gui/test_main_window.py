@@ -204,3 +204,42 @@ def test_review_dialogs_do_not_pile_up_on_the_window(qtbot: QtBot) -> None:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert len(win.findChildren(QuickLabelsDialog)) == 1
     assert len(win.findChildren(ThresholdDialog)) == 1
+
+
+def test_an_older_results_load_never_overwrites_a_newer_one(qtbot: QtBot, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """File ▸ Import results while the folder's first load is still running: the import wins.
+
+    Loads of the same folder used to be told apart by folder only, so the slower, older load
+    landed last and replaced the imported results with none.
+    """
+    import threading
+
+    from tests.gui.conftest import LILA_DIR
+    from wildlife_desktop.gui.folder_controller import FolderController
+    from wildlife_desktop.pipeline import results as results_mod
+
+    folder = tmp_path / "lila"
+    shutil.copytree(LILA_DIR, folder)
+    folder.chmod(0o755)
+    gate, calls = threading.Event(), []
+    real_load = results_mod.load_results
+
+    def slow_first_load(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            gate.wait(10)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(results_mod, "load_results", slow_first_load)
+    c = FolderController(AppPaths.default().ensure())
+    loaded: list[Any] = []
+    c.sig_results_loaded.connect(lambda _imported: loaded.append(c.results))
+    c.open(folder)
+    qtbot.waitUntil(lambda: len(calls) == 1, timeout=10_000)  # the folder's own load, held up
+    c.load_results(folder / "md_v5a_reference_output.json")
+    qtbot.waitUntil(lambda: len(loaded) == 1, timeout=10_000)
+    assert c.results is not None and c.results.predictions
+    gate.set()
+    qtbot.wait(500)  # the older load ends now; it is dropped
+    assert len(loaded) == 1 and c.results is loaded[0]

@@ -66,6 +66,7 @@ class FolderController(QObject):
         self.labels: frozenset[str] = frozenset()  # classifier labels of the files' best boxes
         self.files: tuple[Any, ...] | None = None  # the scan shown in the grid (MediaFile, ...)
         self.results_loaded = False
+        self._load_generation = 0  # the newest results load; an older one's result is dropped
 
     def open(self, folder: Path, import_json: Path | None = None) -> None:
         """Scan ``folder`` off the GUI thread, then load (or first import) its results."""
@@ -75,6 +76,7 @@ class FolderController(QObject):
         self.folder, self.results, self.sequences, self.decisions = folder, None, {}, ()
         self.digests, self.summary, self.files, self.labels = {}, None, None, frozenset()
         self.results_loaded = False
+        self._load_generation += 1  # a load still running for the previous open is stale
 
         def scan() -> tuple[Any, dict[str, int]]:
             found = scan_folder(folder)
@@ -147,8 +149,11 @@ class FolderController(QObject):
             with bulk_load():  # no GC pause while ~10 objects per file are built (interpreter.py)
                 return work()
 
+        self._load_generation += 1
+        generation = self._load_generation
+
         def done(out: _Loaded) -> None:
-            if folder == self.folder:
+            if generation == self._load_generation and folder == self.folder:
                 self.results, self.sequences, self.decisions, self.digests, self.summary, self.labels = out
                 self.results_loaded = True
                 self.sig_results_loaded.emit(imported)
