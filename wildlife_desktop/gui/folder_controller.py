@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.paths import AppPaths
 from .interpreter import bulk_load
 from .item_models.thumbnail_model import index_files
 from .view_state import Thresholds
 from .workers import run_in_pool
+
+#: Work that competes for the GIL (scan, results load) starts this long after the GUI changed,
+#: so the repaint it caused is done first.
+PAINT_FIRST_MS: Final[int] = 30
 
 _Loaded = tuple[Any, dict[str, Any], tuple[Any, ...], dict[str, Any], Any, frozenset[str]]
 _NOTHING: _Loaded = (None, {}, (), {}, None, frozenset())
@@ -87,9 +91,16 @@ class FolderController(QObject):
             if folder == self.folder:
                 self.files = found.files
                 self.sig_scanned.emit(list(found.files), index_of)
-                self.load_results(import_json)
+                # The first paint of the new grid goes first, without a pool thread's Python competing
+                # for the GIL (docs/architecture.md, "The GUI thread and the GIL").
+                QTimer.singleShot(PAINT_FIRST_MS, self, lambda: self._load_if_current(folder, import_json))
 
-        run_in_pool(scan, done, self._on_error, self)
+        # Same for the window's own repaint (folder tree, cleared panes) before the scan starts.
+        QTimer.singleShot(PAINT_FIRST_MS, self, lambda: run_in_pool(scan, done, self._on_error, self))
+
+    def _load_if_current(self, folder: Path, import_json: Path | None) -> None:
+        if folder == self.folder:
+            self.load_results(import_json)
 
     def load_results(self, import_json: Path | None = None) -> None:
         """Load (or first import) the folder's results on the pool; ``sig_results_loaded`` when done.
