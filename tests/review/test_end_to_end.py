@@ -130,3 +130,26 @@ def test_review_real_md_results_then_export_merge_rerun_and_csv(
     assert list(_md_verified(md3).values()) == ["impala"]
     assert sum(len(im["detections"] or ()) for im in md3["images"]) == ref_total - 2
     assert load_decisions(res.output_dir / ".wildlife")[-1].reviewer == "bob"
+
+
+def test_cli_thresholds_from_decisions(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``decisions thresholds``: the window's *Thresholds from review*, worked out by hand here."""
+    from wildlife_desktop.formats.decisions import ReviewDecision, save_decisions
+
+    res = load_results(folder)
+    assert res is not None
+    decided = [ReviewDecision(f"f{i}.jpg", f"d{i}", "accept", reviewer="ana", time=f"2026-01-01T00:00:0{i}+00:00",
+                              model_label="animal", confidence=0.9) for i in range(6)]
+    decided.append(ReviewDecision("g.jpg", "d9", "reject", reviewer="ana", time="2026-01-01T00:00:09+00:00",
+                                  model_label="animal", confidence=0.3))
+    save_decisions(res.output_dir / ".wildlife", decided)
+    capsys.readouterr()
+    assert cli_main(["decisions", "thresholds", str(folder), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    animal = out["classes"]["animal"]
+    assert animal["precision"]["0.20"] == pytest.approx(6 / 7) and animal["support"]["0.20"] == 7
+    assert animal["precision"]["0.40"] == 1.0 and animal["support"]["0.40"] == 6
+    assert animal["suggested"] == 0.9 and out["suggested_accept"] == 0.9  # 6 right of 6 from 0.9 up
+    assert cli_main(["decisions", "thresholds", str(folder), "--target", "80"]) == 0
+    text = capsys.readouterr().out
+    assert "86% (7)" in text and "Suggested accept threshold for 80% precision in every class: 30%" in text

@@ -1,4 +1,7 @@
-"""``decisions export|import``: move human review decisions between people as CSV."""
+"""``decisions export|import``: move human review decisions between people as CSV.
+
+``decisions thresholds``: the window's *Thresholds from review* on the command line.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ def cmd_decisions(args: argparse.Namespace, paths: AppPaths) -> int:
     if ws is None:
         raise DatasetError(f"No results for {args.folder}: run detection or import a results file first.")
     history = load_decisions(ws.state_dir)
+    if args.decisions_cmd == "thresholds":
+        return _thresholds(history, args.target / 100.0, json_out=args.json)
     if args.decisions_cmd == "export":
         write_decisions_csv(Path(args.file), history)
         n = len(latest_decisions(history))
@@ -47,9 +52,47 @@ def cmd_decisions(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
+def _thresholds(history: Any, target: float, *, json_out: bool) -> int:
+    """Per class: the model's precision above each confidence, from the decisions, and the suggestion."""
+    from ..review.calibration import DISPLAY_STEPS, precision_by_class, suggest_thresholds
+
+    curves = precision_by_class(history, DISPLAY_STEPS)
+    suggested = suggest_thresholds(history, target)
+    values = [s.threshold for s in suggested.values() if s.threshold is not None]
+    overall = max(values) if values else None  # every class meets the target (the window's "Adopt")
+    if json_out:
+        emit("thresholds", {
+            "target_precision": target, "suggested_accept": overall,
+            "classes": {label: {"precision": {f"{p.threshold:.2f}": p.precision for p in pts},
+                                "support": {f"{p.threshold:.2f}": p.support for p in pts},
+                                "suggested": suggested[label].threshold} for label, pts in curves.items()}})
+        return 0
+    if not curves:
+        print("No decisions with the model's confidence yet: review some crops (Verify, F2) first.")
+        return 0
+    print("Precision of the model above each confidence, from your decisions (accept = right, reject or "
+          "another label = wrong). Reviews see mostly uncertain boxes: trust the columns near the threshold.")
+    print("class".ljust(16) + "".join(f"≥{t * 100:.0f}%".rjust(11) for t in DISPLAY_STEPS) + "  suggested")
+    for label, pts in curves.items():
+        cells = "".join(("—" if p.precision is None else f"{p.precision * 100:.0f}% ({p.support})").rjust(11)
+                        for p in pts)
+        s = suggested[label].threshold
+        print(label[:15].ljust(16) + cells + ("  not enough data" if s is None else f"  {s * 100:.0f}%"))
+    if overall is None:
+        print(f"No suggestion yet for {target * 100:.0f}% precision: decide more crops (5 per class or more).")
+    else:
+        print(f"Suggested accept threshold for {target * 100:.0f}% precision in every class: {overall * 100:.0f}%")
+    return 0
+
+
 def add_parsers(sub: Any) -> None:
-    r = sub.add_parser("decisions", help="export or import review decisions as CSV (reviews by several people merge)")
+    r = sub.add_parser("decisions", help="export or import review decisions as CSV (reviews by several people "
+                       "merge); thresholds suggested from them")
     rsub = r.add_subparsers(dest="decisions_cmd", required=True)
+    th = rsub.add_parser("thresholds", help="how precise the model was on your decisions; suggested accept threshold")
+    th.add_argument("folder")
+    th.add_argument("--target", type=float, default=95.0, help="target precision in %% (default 95)")
+    th.add_argument("--json", action="store_true")
     for name in ("export", "import"):
         rc = rsub.add_parser(name)
         rc.add_argument("folder")

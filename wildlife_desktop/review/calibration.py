@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from ..formats.decisions import ReviewDecision, latest_decisions
 
 DEFAULT_STEPS: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(20))
+#: The thresholds shown to people (the window's dialog and ``decisions thresholds``).
+DISPLAY_STEPS: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...formats.decisions import ReviewDecision
+from ...review.calibration import DISPLAY_STEPS as STEPS
 from ...review.calibration import precision_by_class, suggest_thresholds
-
-STEPS: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
 class ThresholdDialog(QDialog):
