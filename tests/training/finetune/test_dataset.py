@@ -180,3 +180,13 @@ def test_video_crops_come_from_the_frame_the_pipeline_classifies(tmp_path: Path)
     want = crop_batch(frames[1], [box], 96, IMAGENET_MEAN, IMAGENET_STD)
     got = crops_to_tensor(cut_crops(path, [box], 1, 96, video=True), IMAGENET_MEAN, IMAGENET_STD)
     np.testing.assert_array_equal(got, want)
+
+
+def test_one_camera_reviewed_in_two_seasons_is_one_site() -> None:
+    """season1/cam07 and season2/cam07 share a background: one split group, never both sides."""
+    from wildlife_desktop.training.finetune.dataset import site_of
+
+    assert site_of(Path("/data/season1"), "cam07/IMG_1.JPG") == site_of(Path("/data/season2"), "cam07/IMG_9.JPG")
+    assert site_of(Path("/data/season1"), "cam07/100RECNX/IMG_1.JPG") == "cam07"  # overflow folder stripped
+    assert site_of(Path("/data/s1/cam07"), "IMG_1.JPG") == site_of(Path("/data/s2/cam07"), "IMG_2.JPG") == "cam07"
+    assert site_of(Path("/data/season1"), "cam07/a.jpg") != site_of(Path("/data/season1"), "cam08/a.jpg")

@@ -12,9 +12,14 @@ The box comes from the folder's loaded results (the decision attached to its det
 or by IoU after another model re-ran: :func:`formats.decisions.match_file`), else from the box
 stored in the decision record, unless a later decision on the same animal's current box
 superseded it. Missing files and decisions without a box are skipped with a
-reason, never an error. Each example carries its split group keys: the camera site (location,
-per folder), the sequence, and ``group`` = site when the examples span >= 2 sites, else the
-sequence (which is the file itself for images without a capture time).
+reason, never an error. Each example carries its split group keys: the camera site, the
+sequence, and ``group`` = site when the examples span >= 2 sites, else the sequence (which is
+the file itself for images without a capture time).
+
+The site is the camera folder's location (:func:`site_of`), *not* prefixed by the folder it was
+reviewed in, so ``season1/cam07`` and ``season2/cam07`` are one site: the same camera's
+background never lands on both sides of the split. Two unrelated cameras that share a folder
+name are merged too; that only makes the split stricter.
 """
 
 from __future__ import annotations
@@ -37,12 +42,20 @@ from ...formats.decisions import (
 )
 from ...pipeline.journal import Workspace
 from ...pipeline.results import load_results
-from ...pipeline.sequences import assign_sequences, camera_location
+from ...pipeline.sequences import ROOT_LOCATION, assign_sequences, camera_location
 
 #: Decision kinds that make a training example.
 EXAMPLE_KINDS = frozenset({"accept", "relabel"})
 #: Labels that name a detector category, not a species (an accepted detector-only box).
 NOT_SPECIES = frozenset(DETECTION_CATEGORIES.values())
+
+
+def site_of(folder: Path, rel_path: str) -> str:
+    """Camera site of a file: its camera folder's location; for files at the top of a folder, the folder's name."""
+    location = camera_location(rel_path)
+    if location == ROOT_LOCATION:
+        return Path(folder).name or str(folder)
+    return location
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +69,7 @@ class CropExample:
     label: str
     group: str  # split group key (site, else sequence, else file), filled by collect_examples
     reviewer: str
-    site: str = ""  # "<folder>|<camera location>"
+    site: str = ""  # site_of(folder, rel_path): the camera location, shared across folders
     sequence: str = ""  # "<folder>|<sequence id>"
 
     @property
@@ -138,7 +151,7 @@ def _folder_examples(folder: Path, paths: AppPaths) -> tuple[list[CropExample], 
             continue
         by_decision = {d.detection_id: i for i, d in matched.items()}
         claimed = [pred.detections[i] for i in matched] if pred is not None else []
-        site = f"{folder}|{camera_location(rel)}"
+        site = site_of(folder, rel)
         sequence = f"{folder}|{seqs[rel].seq_id}"
         for d in positives:
             i = by_decision.get(d.detection_id)
