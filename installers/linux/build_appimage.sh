@@ -9,24 +9,14 @@
 #      WILDLIFE_BUNDLED_PACKS (see installers/README.md), SMOKE_IMAGES (a folder for a GUI screenshot).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-DIST_DIR="${DIST_DIR:-$ROOT/dist}"
-BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
-VERSION="$(python -c 'import re,sys; print(re.search(r"__version__\s*=\s*\"([^\"]+)\"", open("wildlife_desktop/__init__.py").read()).group(1))')"
-ARCH="$(uname -m)"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"  # ROOT, DIST_DIR, BUILD_DIR, VERSION, ARCH, run_pyinstaller, smoke_cli
 APP="$DIST_DIR/WildlifeDesktop"
 export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
 
-if [ "${SKIP_PYINSTALLER:-0}" != "1" ]; then
-  start=$(date +%s)
-  pyinstaller --noconfirm --distpath "$DIST_DIR" --workpath "$BUILD_DIR/pyinstaller" build.spec
-  echo "pyinstaller: $(( $(date +%s) - start )) s"
-fi
+run_pyinstaller
 
 echo "== smoke test (onedir)"
-"$APP/wildlife-cli" --version
-"$APP/wildlife-cli" self-test
+smoke_cli "$APP"
 if [ -n "${SMOKE_IMAGES:-}" ]; then
   WILDLIFE_DESKTOP_HOME="$(mktemp -d)" "$APP/WildlifeDesktop" "$SMOKE_IMAGES" --screenshot "$BUILD_DIR/smoke-gui.png"
   test -s "$BUILD_DIR/smoke-gui.png"

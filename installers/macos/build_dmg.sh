@@ -11,12 +11,7 @@
 # Other env: DIST_DIR, BUILD_DIR, SKIP_PYINSTALLER=1, WILDLIFE_BUILD_LITE, WILDLIFE_BUNDLED_PACKS.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$ROOT"
-DIST_DIR="${DIST_DIR:-$ROOT/dist}"
-BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
-VERSION="$(python3 -c 'import re; print(re.search(r"__version__\s*=\s*\"([^\"]+)\"", open("wildlife_desktop/__init__.py").read()).group(1))')"
-ARCH="$(uname -m)"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"  # ROOT, DIST_DIR, BUILD_DIR, VERSION, ARCH, run_pyinstaller, smoke_cli
 APP="$DIST_DIR/WildlifeDesktop.app"
 DMG="$DIST_DIR/WildlifeDesktop-$VERSION-macos-$ARCH.dmg"
 
@@ -33,15 +28,10 @@ if [ ! -f resources/app.icns ]; then
   iconutil -c icns "$ICONSET" -o resources/app.icns
 fi
 
-if [ "${SKIP_PYINSTALLER:-0}" != "1" ]; then
-  start=$(date +%s)
-  pyinstaller --noconfirm --distpath "$DIST_DIR" --workpath "$BUILD_DIR/pyinstaller" build.spec
-  echo "pyinstaller: $(( $(date +%s) - start )) s"
-fi
+run_pyinstaller
 
 echo "== smoke test (.app)"
-"$APP/Contents/MacOS/wildlife-cli" --version
-"$APP/Contents/MacOS/wildlife-cli" self-test
+smoke_cli "$APP/Contents/MacOS"
 
 if [ -n "${MACOS_SIGN_IDENTITY:-}" ]; then
   echo "== codesign (hardened runtime)"
@@ -80,5 +70,5 @@ echo "== smoke test (mounted DMG)"
 MNT="$(mktemp -d)"
 hdiutil attach "$DMG" -nobrowse -readonly -mountpoint "$MNT" >/dev/null
 trap 'hdiutil detach "$MNT" -quiet || true' EXIT
-"$MNT/WildlifeDesktop.app/Contents/MacOS/wildlife-cli" self-test
+smoke_cli "$MNT/WildlifeDesktop.app/Contents/MacOS"
 ls -l "$DMG"

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.fixtures.folders import make_card, real_jpegs
+from tests.fixtures.md_validator import assert_valid_md
 from tests.fixtures.tiny_onnx import tiny_yolov10
 
 SIDECARS = ("recognitions.json", "coco_cameratraps.json", "detections.csv")
@@ -35,19 +36,6 @@ def _normalised(path: Path) -> object:
     for k in ("detection_completion_time", "classification_completion_time", "date_created"):
         data.get("info", {}).pop(k, None)
     return data
-
-
-def _validate_md(folder: Path, md: Path) -> None:
-    from megadetector.postprocessing.validate_batch_results import (
-        ValidateBatchResultsOptions,
-        validate_batch_results,
-    )
-
-    o = ValidateBatchResultsOptions()
-    o.check_image_existence = True
-    o.relative_path_base = str(folder)
-    vr = validate_batch_results(str(md), o)["validation_results"]
-    assert vr["errors"] == [] and vr["warnings"] == [], vr
 
 
 def test_models_import_list_verify_and_tamper(tmp_path: Path) -> None:
@@ -121,7 +109,7 @@ def test_kill_9_at_several_points_then_resume_equals_uninterrupted(shared: Path,
     assert before < 45
     for name in SIDECARS:
         assert _normalised(ref / name) == _normalised(run / name), name
-    _validate_md(run, run / "recognitions.json")
+    assert_valid_md(run)
 
 
 def test_import_real_megadetector_results_then_export(shared: Path, tmp_path: Path) -> None:
@@ -138,7 +126,7 @@ def test_import_real_megadetector_results_then_export(shared: Path, tmp_path: Pa
     got = {im["file"]: len(im["detections"] or []) for im in md["images"]}
     want = {im["file"]: len(im.get("detections") or []) for im in ref["images"]}
     assert got == want  # the MD sidecar keeps every stored box, like MegaDetector
-    _validate_md(folder, folder / "recognitions.json")
+    assert_valid_md(folder)
     # COCO/CSV apply the threshold; a stricter export keeps fewer rows
     rows_default = (folder / "detections.csv").read_text(encoding="utf-8-sig").count("\n")
     cli("export", str(folder), "--threshold", "0.8")
@@ -190,7 +178,7 @@ def test_import_pytorch_wildlife_mdv6_results(shared: Path, tmp_path: Path) -> N
     md = json.loads((folder / "recognitions.json").read_text(encoding="utf-8"))
     cars = [im for im in md["images"] if im["file"].startswith("car__") and im["detections"]]
     assert cars and all(d["category"] == "3" for im in cars for d in im["detections"])
-    _validate_md(folder, folder / "recognitions.json")
+    assert_valid_md(folder)
 
 
 def test_scan_counts_and_unicode_paths(shared: Path, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 from PIL import Image
 
+from tests.fixtures.md_validator import md_validation
 from wildlife_desktop.core.errors import DatasetError
 from wildlife_desktop.core.records import BBox, Detection, MediaMeta, Prediction
 from wildlife_desktop.formats import (
@@ -27,19 +28,12 @@ from wildlife_desktop.formats.md_batch import clip_box, round_conf
 
 from .conftest import IMG1, IMG_FAILED, IMG_UNICODE, LABELS, VIDEO, make_site
 
-vbr = pytest.importorskip("megadetector.postprocessing.validate_batch_results")
+pytest.importorskip("megadetector.postprocessing.validate_batch_results")
 
 MD_VIDEO_EXT = (".mp4", ".avi", ".mpeg", ".mpg", ".mov", ".mkv", ".flv", ".asf")
 
 
-def validate(path_or_dict, base: Path | None) -> dict:
-    opts = vbr.ValidateBatchResultsOptions()
-    opts.check_image_existence = base is not None
-    opts.relative_path_base = None if base is None else str(base)
-    opts.raise_errors = False
-    opts.verbose = False
-    arg = str(path_or_dict) if isinstance(path_or_dict, Path) else path_or_dict
-    return vbr.validate_batch_results(arg, opts)["validation_results"]
+validate = md_validation
 
 
 def md_schema(shared: Path) -> dict:

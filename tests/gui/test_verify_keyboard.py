@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.fixtures.md_validator import assert_valid_md
 from tests.gui.conftest import LILA_DIR
 from wildlife_desktop.gui.item_models.thumbnail_model import ThumbRole
 from wildlife_desktop.gui.main_window import MainWindow
@@ -129,16 +130,7 @@ def test_scripted_keyboard_session_then_export(qtbot: QtBot, lila_folder: Path) 
     assert {row["detection_id"]: row["label"] for row in table if row["verified"] == "true"} == {
         a.detection_id: "", r.detection_id: "impala", q.detection_id: "zebra", u.detection_id: "unknown"}
 
-    from megadetector.postprocessing.validate_batch_results import (
-        ValidateBatchResultsOptions,
-        validate_batch_results,
-    )
-
-    o = ValidateBatchResultsOptions()
-    o.check_image_existence = True
-    o.relative_path_base = str(lila_folder)
-    vr = validate_batch_results(str(lila_folder / "recognitions.json"), o)["validation_results"]
-    assert vr["errors"] == [] and vr["warnings"] == [], vr
+    assert_valid_md(lila_folder)
 
     # back in Browse, the review pane ticks the verified boxes of a decided file
     _press(qtbot, win, Qt.Key.Key_F3)

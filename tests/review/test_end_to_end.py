@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.md_validator import assert_valid_md
 from wildlife_desktop.cli import main as cli_main
 from wildlife_desktop.formats.decisions import load_decisions
 from wildlife_desktop.pipeline.importer import import_results
@@ -18,19 +19,6 @@ from wildlife_desktop.review.queue import QueueThresholds
 from wildlife_desktop.review.session import ReviewSession
 
 REF = "md_v5a_reference_output.json"
-
-
-def _validate_md(folder: Path) -> None:
-    from megadetector.postprocessing.validate_batch_results import (
-        ValidateBatchResultsOptions,
-        validate_batch_results,
-    )
-
-    o = ValidateBatchResultsOptions()
-    o.check_image_existence = True
-    o.relative_path_base = str(folder)
-    vr = validate_batch_results(str(folder / "recognitions.json"), o)["validation_results"]
-    assert vr["errors"] == [] and vr["warnings"] == [], vr
 
 
 def _sidecars(folder: Path) -> tuple[dict, dict, list[dict[str, str]]]:
@@ -72,7 +60,7 @@ def test_review_real_md_results_then_export_merge_rerun_and_csv(
     assert s.accept() and s.reject() and s.relabel("impala")
     export_folder(folder)
     md, coco, rows = _sidecars(folder)
-    _validate_md(folder)
+    assert_valid_md(folder)
 
     box = {it.detection_id: (it.file, tuple(round(v, 4) for v in it.detection.bbox.as_list()))
            for it in (accepted, rejected, relabelled)}
@@ -104,7 +92,7 @@ def test_review_real_md_results_then_export_merge_rerun_and_csv(
     rep = import_results(folder, tmp_path / "other.json")
     assert rep.results.layer_id != res.layer_id
     md2, _, rows2 = _sidecars(folder)
-    _validate_md(folder)
+    assert_valid_md(folder)
     assert sorted(_md_verified(md2).values(), key=str) == [None, "impala"]
     assert sum(len(im["detections"] or ()) for im in md2["images"]) == ref_total - 1
     assert {r["label"] for r in rows2 if r["verified"] == "true"} == {"", "impala"}
@@ -126,7 +114,7 @@ def test_review_real_md_results_then_export_merge_rerun_and_csv(
     out = capsys.readouterr().out
     assert "1 conflict(s)" in out and "kept reject//bob" in out and "overruled accept//ana" in out
     md3, coco3, _ = _sidecars(folder)
-    _validate_md(folder)
+    assert_valid_md(folder)
     assert list(_md_verified(md3).values()) == ["impala"]
     assert sum(len(im["detections"] or ()) for im in md3["images"]) == ref_total - 2
     assert load_decisions(res.output_dir / ".wildlife")[-1].reviewer == "bob"

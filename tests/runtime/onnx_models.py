@@ -6,25 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from tests.fixtures.onnx_io import save_graph
+
 Dim = int | str
-
-
-def _save(model: onnx.ModelProto, path: Path, metadata: dict[str, str] | None) -> Path:
-    for key, value in (metadata or {}).items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
-
-
-def _model(graph: onnx.GraphProto) -> onnx.ModelProto:
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="tests")
-    model.ir_version = 8
-    return model
 
 
 def const_output_model(
@@ -49,7 +35,7 @@ def const_output_model(
         [helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(np.shape(output)))],
         initializer=[const, numpy_helper.from_array(np.zeros((), dtype=np.float32), "zero")],
     )
-    return _save(_model(graph), path, metadata)
+    return save_graph(graph, path, metadata=metadata)
 
 
 def mean_colour_classifier(
@@ -77,4 +63,4 @@ def mean_colour_classifier(
         outputs,
         initializer=[numpy_helper.from_array(w, "W")],
     )
-    return _save(_model(graph), path, None)
+    return save_graph(graph, path)

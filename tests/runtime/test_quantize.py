@@ -11,6 +11,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from tests.fixtures.onnx_io import save_graph
 from wildlife_desktop.core.errors import ModelLoadError
 from wildlife_desktop.runtime import quantize as q
 from wildlife_desktop.runtime.postprocess import Candidates
@@ -55,11 +56,7 @@ def tiny_conv_yolov8(path: Path) -> Path:
         [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 7, 64])],
         [w1, b1, w2, b2, shape, scale],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
+    return save_graph(graph, path)
 
 
 def tiny_conv_classifier(path: Path) -> Path:
@@ -83,10 +80,7 @@ def tiny_conv_classifier(path: Path) -> Path:
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 32, 32])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 5])], inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
+    return save_graph(graph, path)
 
 
 def test_detector_is_quantised_body_only_and_reports_agreement(tmp_path: Path) -> None:

@@ -54,12 +54,11 @@ def cmd_decisions(args: argparse.Namespace, paths: AppPaths) -> int:
 
 def _thresholds(history: Any, target: float, *, json_out: bool) -> int:
     """Per class: the model's precision above each confidence, from the decisions, and the suggestion."""
-    from ..review.calibration import DISPLAY_STEPS, precision_by_class, suggest_thresholds
+    from ..review.calibration import DISPLAY_STEPS, precision_by_class, strictest_threshold, suggest_thresholds
 
     curves = precision_by_class(history, DISPLAY_STEPS)
     suggested = suggest_thresholds(history, target)
-    values = [s.threshold for s in suggested.values() if s.threshold is not None]
-    overall = max(values) if values else None  # every class meets the target (the window's "Adopt")
+    overall = strictest_threshold(suggested)  # every class meets the target (the window's "Adopt")
     if json_out:
         emit("thresholds", {
             "target_precision": target, "suggested_accept": overall,

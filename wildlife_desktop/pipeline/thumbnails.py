@@ -85,11 +85,7 @@ class ThumbnailCache:
 
     def cached(self, path: Path, size: int, mtime_ns: int) -> bytes | None:
         """Cached bytes, or None when this file version was never thumbnailed."""
-        try:
-            data = self.cache_path(path, size, mtime_ns).read_bytes()
-        except OSError:
-            return None
-        return data if _complete_jpeg(data) else None
+        return _read_complete(self.cache_path(path, size, mtime_ns))
 
     def get(self, path: Path, size: int | None = None, mtime_ns: int | None = None) -> bytes:
         """Thumbnail bytes of ``path``, from the cache or freshly decoded (and then cached).
@@ -108,7 +104,7 @@ class ThumbnailCache:
                 raise ImageReadError(f"Cannot read {path.name}: {exc.strerror or exc}") from exc
             size, mtime_ns = st.st_size, st.st_mtime_ns
         target = self.cache_path(path, size, mtime_ns)
-        cached = self.cached(path, size, mtime_ns)
+        cached = _read_complete(target)
         if cached is not None:
             return cached
         data = make_thumbnail_bytes(path, self.px)
@@ -122,6 +118,10 @@ class ThumbnailCache:
         return data
 
 
-def _complete_jpeg(data: bytes) -> bool:
-    """A whole JPEG: start-of-image marker first, end-of-image marker last."""
-    return data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9"
+def _read_complete(entry: Path) -> bytes | None:
+    """A cache entry's bytes when it is a whole JPEG (start- and end-of-image markers), else None."""
+    try:
+        data = entry.read_bytes()
+    except OSError:
+        return None
+    return data if data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9" else None

@@ -82,3 +82,9 @@ def suggest_thresholds(
                 break
         out[label] = best
     return out
+
+
+def strictest_threshold(suggestions: dict[str, ThresholdSuggestion]) -> float | None:
+    """The accept threshold at which every class with a suggestion meets the target (the highest one)."""
+    values = [s.threshold for s in suggestions.values() if s.threshold is not None]
+    return max(values) if values else None

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from ...formats.decisions import ReviewDecision
 from ...review.calibration import DISPLAY_STEPS as STEPS
-from ...review.calibration import precision_by_class, suggest_thresholds
+from ...review.calibration import precision_by_class, strictest_threshold, suggest_thresholds
 
 
 class ThresholdDialog(QDialog):
@@ -107,8 +107,7 @@ class ThresholdDialog(QDialog):
             label = self.table.item(rows[0].row(), 0).text()
             s = self._suggest.get(label)
             return s.threshold if s is not None else None
-        values = [s.threshold for s in self._suggest.values() if s.threshold is not None]
-        return max(values) if values else None
+        return strictest_threshold(self._suggest)
 
     def _update_suggestion(self) -> None:
         t = self.suggested_threshold()
