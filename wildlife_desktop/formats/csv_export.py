@@ -15,6 +15,7 @@ from pathlib import Path
 from ..core.atomic import atomic_open
 from .bundle import ExportBundle, ExportItem
 from .coco import det_id, kept_indices, species_of
+from .csv_safe import csv_row
 from .md_batch import clip_box, round_conf
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -22,10 +23,17 @@ CSV_COLUMNS: tuple[str, ...] = (
     "x_min", "y_min", "width", "height", "label", "label_confidence", "verified",
     "datetime", "location", "seq_id", "video_label", "failure",
 )  # fmt: skip
+#: Columns holding numbers we formatted ourselves (never quoted against formula injection).
+NUMERIC_COLUMNS: frozenset[str] = frozenset(
+    {"frame", "confidence", "x_min", "y_min", "width", "height", "label_confidence"})
 
 
 def build_csv_rows(bundle: ExportBundle) -> list[dict[str, str]]:
-    """The rows :func:`write_csv` writes, as dicts keyed by :data:`CSV_COLUMNS`."""
+    """The rows :func:`write_csv` writes, as dicts keyed by :data:`CSV_COLUMNS`.
+
+    Text cells a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``...) start with a
+    single quote (see :mod:`.csv_safe`).
+    """
     rows: list[dict[str, str]] = []
     for item in sorted(bundle.items, key=lambda it: it.prediction.rel_path):
         rows.extend(_rows(item, bundle))
@@ -71,10 +79,10 @@ def _rows(item: ExportItem, bundle: ExportBundle) -> list[dict[str, str]]:
         video_label=pred.video_label or "",
     )
     if pred.failed:
-        return [{**base, "category": "failed", "verified": "false", "failure": pred.failure or "Failure"}]
+        return [csv_row({**base, "category": "failed", "verified": "false", "failure": pred.failure or "Failure"})]
     keep = kept_indices(item, bundle.detection_threshold)
     if not keep:
-        return [{**base, "category": "empty", "verified": "true" if item.verified_empty else "false"}]
+        return [csv_row({**base, "category": "empty", "verified": "true" if item.verified_empty else "false"})]
     rows = []
     for i in keep:
         det = pred.detections[i]
@@ -97,4 +105,4 @@ def _rows(item: ExportItem, bundle: ExportBundle) -> list[dict[str, str]]:
             row["label"] = label
             row["label_confidence"] = _fmt(round_conf(max(c.confidence for c in det.classifications)))
         rows.append(row)
-    return rows
+    return [csv_row(r, NUMERIC_COLUMNS) for r in rows]

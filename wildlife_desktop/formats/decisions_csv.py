@@ -4,7 +4,9 @@ Columns: ``file, detection_id, decision, label, reviewer, time`` (``decision`` i
 accept/reject/relabel/unknown/empty; ``detection_id`` is empty for ``empty``), followed by the
 optional columns ``frame, x_min, y_min, width, height, model_label, confidence`` that let a
 decision re-attach to its box after another model re-ran. A reader accepts files with only the
-six required columns, in any column order. Written as UTF-8 with BOM (Excel), CRLF, atomically.
+six required columns, in any column order. Written as UTF-8 with BOM (Excel), CRLF, atomically;
+text cells a spreadsheet would run as a formula get a leading ``'`` (``formats.csv_safe``), which
+the reader removes again.
 Only *effective* decisions are exported (the latest per detection, no undo tombstones).
 """
 
@@ -19,12 +21,14 @@ from typing import Final
 from ..core.atomic import atomic_write_text
 from ..core.errors import DatasetError
 from ..core.records import BBox
+from .csv_safe import csv_row, csv_uncell
 from .decisions import DECISION_KINDS, ReviewDecision, latest_decisions
 
 REQUIRED_COLUMNS: Final[tuple[str, ...]] = ("file", "detection_id", "decision", "label", "reviewer", "time")
 OPTIONAL_COLUMNS: Final[tuple[str, ...]] = ("frame", "x_min", "y_min", "width", "height", "model_label",
                                             "confidence")
 DECISION_CSV_COLUMNS: Final[tuple[str, ...]] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+_NUMERIC_COLUMNS: Final = frozenset({"frame", "x_min", "y_min", "width", "height", "confidence"})
 
 
 def decision_rows(decisions: Iterable[ReviewDecision]) -> list[dict[str, str]]:
@@ -40,7 +44,7 @@ def decision_rows(decisions: Iterable[ReviewDecision]) -> list[dict[str, str]]:
             row.update(x_min=repr(d.bbox.x), y_min=repr(d.bbox.y), width=repr(d.bbox.w), height=repr(d.bbox.h))
         if d.confidence is not None:
             row["confidence"] = repr(float(d.confidence))
-        rows.append(row)
+        rows.append(csv_row(row, _NUMERIC_COLUMNS))
     return rows
 
 
@@ -81,7 +85,7 @@ def read_decisions_csv(path: Path | str, *, default_reviewer: str = "") -> tuple
 
 def _parse_row(row: dict[str, str | None], line: int, default_reviewer: str) -> ReviewDecision:
     def cell(name: str) -> str:
-        return (row.get(name) or "").strip()
+        return csv_uncell((row.get(name) or "").strip())
 
     kind = cell("decision").lower()
     if kind not in DECISION_KINDS:
