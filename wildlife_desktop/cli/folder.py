@@ -111,10 +111,13 @@ def cmd_import_results(args: argparse.Namespace, paths: AppPaths) -> int:
 
     rep = import_results(Path(args.folder), Path(args.results), paths)
     out = {"imported": rep.imported, "missing": len(rep.missing), "unmatched": rep.unmatched,
-           "layer_id": rep.results.layer_id, "output_dir": str(rep.results.output_dir)}
+           "layer_id": rep.results.layer_id, "output_dir": str(rep.results.output_dir),
+           "warnings": list(rep.warnings)}
     if args.json:
         emit("import", out)
     else:
+        for w in rep.warnings:
+            print(f"WARNING: {w}", file=sys.stderr)
         print(f"Imported results for {rep.imported} files (layer {rep.results.layer_id}); "
               f"{len(rep.missing)} listed files not found here; {rep.unmatched} files here without results.")
         print(f"Sidecars in {rep.results.output_dir}")

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Final
 
 from ..core.atomic import atomic_write_json_streamed
 from ..core.errors import DatasetError
@@ -39,7 +40,8 @@ COORD_DIGITS = 4
 _MIN_SIZE = 10**-COORD_DIGITS
 #: Extensions MegaDetector's validator treats as video, plus ours (.asf is Timelapse-only).
 _READ_VIDEO_EXTENSIONS = VIDEO_EXTENSIONS | {".mpeg", ".mpg", ".flv"}
-_EXIF_DATETIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2})([ T]\d{2}:\d{2}:\d{2})")
+#: EXIF ("2024:05:01 06:00:00") or ISO ("2024-05-01T06:00:00") date-time at the start of a text.
+_DATETIME = re.compile(r"^(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}:\d{2})(:\d{2})?")
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,14 @@ class ImportedResults:
         classification_labels: classification category names, in id order.
         verified_ids: :func:`~wildlife_desktop.formats.bundle.detection_id` of every detection
             marked ``"verified": true`` in the file.
+        warnings: one line each for the user (e.g. custom detector categories mapped to animal).
     """
 
     info: dict[str, Any]
     predictions: tuple[Prediction, ...]
     classification_labels: tuple[str, ...] = ()
     verified_ids: frozenset[str] = field(default_factory=frozenset)
+    warnings: tuple[str, ...] = ()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -233,15 +237,75 @@ def _image_entry(item: ExportItem, class_ids: Mapping[str, str]) -> dict[str, An
 # ----------------------------------------------------------------------------------------------
 # readers
 
+#: Limits on what a results file may contain; anything beyond is refused as malformed (a hostile
+#: file must not make us write a 301-digit integer or copy a 100 MB string into every output).
+MAX_IMAGE_SIDE: Final = 1_000_000
+MAX_FRAME: Final = 100_000_000
+MAX_LABEL_CHARS: Final = 200
+MAX_TEXT_CHARS: Final = 500
+#: Detection category names that mean MegaDetector's categories (compared lower-case).
+_MD_CATEGORY_NAMES: Final[dict[str, str]] = {
+    "animal": "1", "animals": "1", "person": "2", "people": "2", "human": "2", "vehicle": "3", "vehicles": "3",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CategoryMap:
+    """How a file's detection categories map onto ours.
+
+    ``ours[id]`` is our category ("1"/"2"/"3"); ``labels[id]`` is the species label a
+    non-MegaDetector category becomes (its detections are animals classified as that label).
+    """
+
+    ours: Mapping[str, str]
+    labels: Mapping[str, str]
+
+    def warning(self) -> str | None:
+        """One line for the user when some categories were not MegaDetector's, else ``None``."""
+        names = list(dict.fromkeys(self.labels.values()))
+        if not names:
+            return None
+        shown = ", ".join(repr(n) for n in names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        return (f"detection categories {shown} are not MegaDetector's animal/person/vehicle: imported as "
+                f"'animal' with the category name as the species label")
+
+
+def category_map(cats: Any) -> CategoryMap:
+    """Map a results file's ``{id: name}`` detection categories onto ours, by name.
+
+    animal/person/vehicle (and their plurals, human, people) keep their meaning; any other name
+    (a custom detector's "roe deer") becomes animal + a classification with that name. The ids
+    of the file are never reused as our ids, nor as classification ids.
+
+    Raises:
+        DatasetError: not an object, or a name that is not a short non-blank string.
+    """
+    if not isinstance(cats, dict):
+        raise DatasetError("Malformed results file: bad 'detection_categories'.")
+    ours: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    for key, name in cats.items():
+        if not isinstance(name, str) or not name.strip() or len(name) > MAX_LABEL_CHARS:
+            raise DatasetError(f"Malformed results file: detection category {str(key)[:20]!r} has no usable "
+                               f"name (a non-blank text of at most {MAX_LABEL_CHARS} characters).")
+        cid = _MD_CATEGORY_NAMES.get(name.strip().lower())
+        if cid is None:
+            cid, labels[str(key)] = "1", clean_label(name)
+        ours[str(key)] = cid
+    return CategoryMap(ours, labels)
+
 
 def read_md_batch(source: Path | str | Mapping[str, Any]) -> ImportedResults:
     """Read an MD batch-output file (format 1.0-1.6), from a path or an already-loaded dict.
 
-    Detection categories named animal/person/vehicle are mapped onto our ids by name. A file
-    entry with ``detections`` null/missing becomes a failed prediction (reason from ``failure``).
+    Detection categories named animal/person/vehicle are mapped onto our ids by name; any other
+    name (a custom detector) becomes animal + a classification with that name, and
+    :attr:`ImportedResults.warnings` says so. A file entry with ``detections`` null/missing
+    becomes a failed prediction (reason from ``failure``).
 
     Raises:
-        DatasetError: the file is unreadable, not JSON or not an MD results file.
+        DatasetError: the file is unreadable, not JSON or not a well-formed MD results file
+            (the message names the entry and the field).
     """
     data = _load_json(source)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
@@ -249,18 +313,15 @@ def read_md_batch(source: Path | str | Mapping[str, Any]) -> ImportedResults:
     info = data.get("info") or {}
     if not isinstance(info, dict):
         raise DatasetError("Malformed MegaDetector results file: 'info' is not an object.")
-    version = info.get("format_version")
-    if version is not None:
-        try:
-            major = int(float(str(version)))
-        except ValueError:
-            raise DatasetError(f"Unsupported MegaDetector format_version {version!r}.") from None
-        if major != 1:
-            raise DatasetError(f"Unsupported MegaDetector format_version {version!r}.")
-    det_map = _category_remap(data.get("detection_categories") or DETECTION_CATEGORIES)
+    _check_info(info)
+    det_map = category_map(data.get("detection_categories") or DETECTION_CATEGORIES)
     cls_cats = data.get("classification_categories") or {}
     if not isinstance(cls_cats, dict):
         raise DatasetError("Malformed MegaDetector results file: bad 'classification_categories'.")
+    for k, v in cls_cats.items():
+        if not isinstance(v, str | int | float) or len(str(v)) > MAX_LABEL_CHARS:
+            raise DatasetError(f"Malformed MegaDetector results file: classification category {str(k)[:20]!r} "
+                               f"needs a name of at most {MAX_LABEL_CHARS} characters.")
     cls_map = {str(k): clean_label(str(v)) for k, v in cls_cats.items()}
 
     preds: dict[str, Prediction] = {}
@@ -271,22 +332,74 @@ def read_md_batch(source: Path | str | Mapping[str, Any]) -> ImportedResults:
             raise DatasetError(f"Results file lists {pred.rel_path!r} twice.")
         preds[pred.rel_path] = pred
         verified.update(detection_id(pred.rel_path, pred.detections[i]) for i in ver)
-    labels = tuple(cls_map[k] for k in sorted(cls_map, key=_int_or_str))
+    labels = tuple(dict.fromkeys([*(cls_map[k] for k in sorted(cls_map, key=_int_or_str)),
+                                  *det_map.labels.values()]))
     predictions = tuple(preds[k] for k in sorted(preds))
-    return ImportedResults(dict(info), predictions, labels, frozenset(verified))
+    warning = det_map.warning()
+    return ImportedResults(dict(info), predictions, labels, frozenset(verified),
+                           (warning,) if warning else ())
+
+
+def _check_info(info: Mapping[str, Any]) -> None:
+    """The parts of ``info`` we use must have the documented types (else a clear error)."""
+    version = info.get("format_version")
+    if version is not None:
+        try:
+            number = float(str(version))
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or int(number) != 1:
+            raise DatasetError(f"Unsupported MegaDetector format_version {str(version)[:40]!r}.")
+    for block, keys in (("detector_metadata", ("typical_detection_threshold", "conservative_detection_threshold")),
+                        ("classifier_metadata", ("typical_classification_threshold",)),
+                        ("wildlife_desktop", ())):
+        meta = info.get(block)
+        if meta is None:
+            continue
+        if not isinstance(meta, dict):
+            raise DatasetError(f"Malformed MegaDetector results file: info.{block} is not an object.")
+        for key in keys:
+            value = meta.get(key)
+            if value is not None and not (_is_num(value) and 0.0 <= value <= 1.0):
+                raise DatasetError(f"Malformed MegaDetector results file: info.{block}.{key} must be a number "
+                                   f"from 0 to 1, not {str(value)[:40]!r}.")
+
+
+def info_text(info: Mapping[str, Any], key: str, default: str = "") -> str:
+    """A text field of a results file's ``info`` (or a block of it), shortened to a sane length."""
+    value = info.get(key)
+    if value is None or isinstance(value, dict | list):
+        return default
+    return short_text(str(value), MAX_TEXT_CHARS) or default
+
+
+def short_text(text: str, limit: int) -> str:
+    """``text`` stripped and cut to ``limit`` characters (with an ellipsis)."""
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _load_json(source: Path | str | Mapping[str, Any]) -> Any:
     if isinstance(source, Mapping):
         return dict(source)
+    if not isinstance(source, str | os.PathLike):
+        raise DatasetError(f"Not a results file: the JSON holds a {type(source).__name__}, not an object.")
     try:
         text = Path(source).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"Cannot read results file {source}: {exc}") from exc
+    return parse_json(text, Path(source).name)
+
+
+def parse_json(text: str | bytes, name: str) -> Any:
+    """``json.loads`` with every failure (syntax, absurd nesting) as a :class:`DatasetError`."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DatasetError(f"Results file {Path(source).name} is not valid JSON: {exc}") from exc
+        raise DatasetError(f"Results file {name} is not valid JSON: {exc}") from exc
+    except (RecursionError, UnicodeDecodeError, ValueError) as exc:
+        what = "nested too deeply" if isinstance(exc, RecursionError) else f"not valid JSON ({exc})"
+        raise DatasetError(f"Results file {name} is {what}.") from None
 
 
 def _norm_path(path: str) -> str:
@@ -300,53 +413,54 @@ def _int_or_str(key: str) -> tuple[int, Any]:
     return (0, int(key)) if key.isdigit() else (1, key)
 
 
-def _our_category(name: str, fallback: str) -> str:
-    by_name = {v: k for k, v in DETECTION_CATEGORIES.items()}
-    return by_name.get(name.strip().lower(), fallback)
-
-
-def _category_remap(cats: Any) -> dict[str, str]:
-    if not isinstance(cats, dict):
-        raise DatasetError("Malformed MegaDetector results file: bad 'detection_categories'.")
-    return {str(k): _our_category(str(v), str(k)) for k, v in cats.items()}
-
-
 def _is_num(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite JSON number of sane size (a 400-digit integer is not one: it overflows a float)."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False
+    return abs(v) < 1e15 if isinstance(v, int) else math.isfinite(v)
 
 
 def _is_num_list(v: Any, n: int) -> bool:
     return isinstance(v, list | tuple) and len(v) == n and all(_is_num(x) for x in v)
 
 
-def _exif_to_iso(text: str) -> str:
-    m = _EXIF_DATETIME.match(text.strip())
-    return f"{m[1]}-{m[2]}-{m[3]}{m[4].replace('T', ' ')}" if m else text.strip()
+def _in_range(v: Any, low: float, high: float) -> bool:
+    return _is_num(v) and low <= v <= high
+
+
+def _exif_to_iso(text: str) -> str | None:
+    """``YYYY-MM-DD HH:MM:SS`` from an EXIF (``2024:05:01 06:00:00``) or ISO date-time, else ``None``."""
+    m = _DATETIME.match(text.strip())
+    return f"{m[1]}-{m[2]}-{m[3]} {m[4]}{m[5] or ':00'}" if m else None
 
 
 def _read_image(
-    im: Any, index: int, det_map: Mapping[str, str], cls_map: Mapping[str, str]
+    im: Any, index: int, det_map: CategoryMap, cls_map: Mapping[str, str]
 ) -> tuple[Prediction, list[int]]:
     if not isinstance(im, dict) or not isinstance(im.get("file"), str) or not im["file"].strip():
         raise DatasetError(f"Results file: image entry {index} has no 'file'.")
     rel = _norm_path(im["file"].strip())
-    where = f"{rel!r}"
+    where = f"{short_text(rel, 120)!r}"
     rate = im.get("frame_rate")
-    rate = float(rate) if _is_num(rate) and rate > 0 else None
-    frames = tuple(int(f) for f in im.get("frames_processed") or () if _is_num(f))
+    rate = float(rate) if _in_range(rate, 1e-6, 10_000) else None
+    frames_raw = im.get("frames_processed") or ()
+    if not isinstance(frames_raw, list | tuple):
+        raise DatasetError(f"Results file: 'frames_processed' of {where} is not a list.")
+    frames = tuple(int(f) for f in frames_raw if _in_range(f, 0, MAX_FRAME))
     is_video = PurePosixPath(rel).suffix.lower() in _READ_VIDEO_EXTENSIONS or rate is not None
     kind = "video" if is_video else "image"
     w, h, dt = im.get("width"), im.get("height"), im.get("datetime")
     meta = MediaMeta(
-        width=int(w) if _is_num(w) and w > 0 else None,
-        height=int(h) if _is_num(h) and h > 0 else None,
-        datetime=_exif_to_iso(dt) if isinstance(dt, str) and dt.strip() else None,
+        width=int(w) if _in_range(w, 1, MAX_IMAGE_SIDE) else None,
+        height=int(h) if _in_range(h, 1, MAX_IMAGE_SIDE) else None,
+        datetime=_exif_to_iso(dt) if isinstance(dt, str) else None,
     )
     raw = im.get("detections")
     failure = im.get("failure")
     if failure or raw is None:
-        reason = str(failure) if failure else "No detections recorded for this file"
-        return Prediction(rel, kind, meta, failure=reason, frame_rate=rate, frames_processed=frames), []
+        reason = short_text(str(failure), MAX_TEXT_CHARS) if failure else "No detections recorded for this file"
+        return Prediction(rel, kind, meta, failure=reason or "Failure", frame_rate=rate,
+                          frames_processed=frames), []
     if not isinstance(raw, list):
         raise DatasetError(f"Results file: 'detections' of {where} is not a list.")
     dets: list[Detection] = []
@@ -354,30 +468,35 @@ def _read_image(
     for d in raw:
         if not isinstance(d, dict):
             raise DatasetError(f"Results file: malformed detection in {where}.")
-        cat = str(d.get("category"))
-        if cat not in det_map:
+        cat = str(d.get("category"))[:40]
+        if cat not in det_map.ours:
             raise DatasetError(f"Results file: {where} uses unknown detection category {cat!r}.")
         conf = d.get("conf")
-        if not _is_num(conf) or not 0.0 <= conf <= 1.0:
-            raise DatasetError(f"Results file: bad confidence {conf!r} in {where}.")
+        if not _in_range(conf, 0.0, 1.0):
+            raise DatasetError(f"Results file: bad confidence {str(conf)[:40]!r} in {where}.")
         box = d.get("bbox")
         if not _is_num_list(box, 4) or any(v < -0.01 or v > 1.01 for v in box) or box[2] < 0 or box[3] < 0:
-            raise DatasetError(f"Results file: bad bbox {box!r} in {where} (need normalised x,y,w,h).")
-        classes = []
-        for pair in d.get("classifications") or ():
-            if not isinstance(pair, list | tuple) or len(pair) < 2 or not _is_num(pair[1]):
-                raise DatasetError(f"Results file: malformed classification {pair!r} in {where}.")
-            cid = str(pair[0])
+            raise DatasetError(f"Results file: bad bbox {str(box)[:80]!r} in {where} (need normalised x,y,w,h).")
+        pairs = d.get("classifications") or ()
+        if not isinstance(pairs, list | tuple):
+            raise DatasetError(f"Results file: 'classifications' of a detection in {where} is not a list.")
+        classes: dict[str, float] = {}
+        for pair in pairs:
+            if not isinstance(pair, list | tuple) or len(pair) < 2 or not _in_range(pair[1], 0.0, 1.0):
+                raise DatasetError(f"Results file: malformed classification {str(pair)[:80]!r} in {where}.")
+            cid = str(pair[0])[:40]
             if cid not in cls_map:
                 raise DatasetError(f"Results file: unknown classification category {cid!r} in {where}.")
-            classes.append(Classification(cls_map[cid], float(pair[1])))
-        classes.sort(key=lambda c: -c.confidence)
+            classes[cls_map[cid]] = max(float(pair[1]), classes.get(cls_map[cid], 0.0))
+        if cat in det_map.labels:  # a custom detector's species: the detector's own confidence
+            label = det_map.labels[cat]
+            classes[label] = max(float(conf), classes.get(label, 0.0))
         frame = d.get("frame_number")
         bbox = BBox(*(min(max(float(v), 0.0), 1.0) for v in box))
-        det = Detection(det_map[cat], float(conf), bbox, tuple(classes),
-                        int(frame) if is_video and _is_num(frame) else None)
+        det = Detection(det_map.ours[cat], float(conf), bbox,
+                        tuple(Classification(lab, c) for lab, c in sorted(classes.items(), key=lambda x: -x[1])),
+                        int(frame) if is_video and _in_range(frame, 0, MAX_FRAME) else None)
         if d.get("verified") is True:
             verified.append(len(dets))
         dets.append(det)
     return Prediction(rel, kind, meta, tuple(dets), frame_rate=rate, frames_processed=frames), verified
-

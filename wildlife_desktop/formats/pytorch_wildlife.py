@@ -11,15 +11,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..core.errors import DatasetError
-from ..core.records import BBox, Detection, MediaMeta, Prediction
+from ..core.records import BBox, Classification, Detection, MediaMeta, Prediction
 from .md_batch import (
     _READ_VIDEO_EXTENSIONS,
     ImportedResults,
+    _in_range,
     _is_num,
     _is_num_list,
     _load_json,
     _norm_path,
-    _our_category,
+    category_map,
     clip_box,
     round_conf,
 )
@@ -50,7 +51,7 @@ def read_pytorch_wildlife_json(
     if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
         raise DatasetError("Not a Pytorch-Wildlife detection file: no 'annotations' list.")
     names = data.get("categories") or {"0": "animal", "1": "person", "2": "vehicle"}
-    remap = {str(k): _our_category(str(v), str(int(k) + 1)) for k, v in dict(names).items()}
+    cats = category_map(names)  # a custom detector's names: animal + that name as the label
     prefix = _norm_path(strip_prefix).rstrip("/") + "/" if strip_prefix else None
     preds: dict[str, Prediction] = {}
     for ann in data["annotations"]:
@@ -70,21 +71,27 @@ def read_pytorch_wildlife_json(
             preds[rel] = Prediction(rel, kind, failure=f"Image size unknown: {exc}")
             continue
         dets = []
-        boxes, cats, confs = (_as_boxes(ann.get("bbox")), _as_scalars(ann.get("category")),
-                              _as_scalars(ann.get("confidence")))
-        if not len(boxes) == len(cats) == len(confs):
+        boxes, ids, confs = (_as_boxes(ann.get("bbox")), _as_scalars(ann.get("category")),
+                             _as_scalars(ann.get("confidence")))
+        if not len(boxes) == len(ids) == len(confs):
             raise DatasetError(f"Pytorch-Wildlife file: bbox/category/confidence lengths differ for {rel!r}.")
-        for box, cat, conf in zip(boxes, cats, confs, strict=True):
-            if not _is_num_list(box, 4) or not _is_num(conf):
-                raise DatasetError(f"Pytorch-Wildlife file: bad box for {rel!r}: {box!r}")
+        for box, cat, conf in zip(boxes, ids, confs, strict=True):
+            if not _is_num_list(box, 4) or not _in_range(conf, 0.0, 1.0):
+                raise DatasetError(f"Pytorch-Wildlife file: bad box for {rel!r}: {str(box)[:80]!r}")
+            key = str(int(cat)) if _is_num(cat) and float(cat).is_integer() else str(cat)[:40]
+            if key not in cats.ours:
+                raise DatasetError(f"Pytorch-Wildlife file: unknown category {key!r} for {rel!r}.")
             x1, y1, x2, y2 = (float(v) for v in box)
             bbox = BBox(*clip_box(BBox(x1 / width, y1 / height, (x2 - x1) / width, (y2 - y1) / height)))
-            category = remap.get(str(cat), str(int(cat) + 1))
-            dets.append(Detection(category, round_conf(conf), bbox))
+            label = cats.labels.get(key)
+            classes = (Classification(label, round_conf(conf)),) if label else ()
+            dets.append(Detection(cats.ours[key], round_conf(conf), bbox, classes))
         dets.sort(key=lambda d: -d.confidence)
         preds[rel] = Prediction(rel, kind, MediaMeta(width=int(width), height=int(height)), tuple(dets))
     info = {"source": "pytorch-wildlife", "categories": dict(names)}
-    return ImportedResults(info, tuple(preds[k] for k in sorted(preds)))
+    warning = cats.warning()
+    return ImportedResults(info, tuple(preds[k] for k in sorted(preds)), tuple(dict.fromkeys(cats.labels.values())),
+                           warnings=(warning,) if warning else ())
 
 
 def _as_boxes(v: Any) -> list[Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,7 +13,7 @@ from ..core.errors import DatasetError
 from ..core.paths import AppPaths
 from ..core.records import MediaFile, MediaMeta, Prediction
 from ..formats.decisions import load_decisions
-from ..formats.md_batch import read_md_batch
+from ..formats.md_batch import info_text, parse_json, read_md_batch
 from ..formats.pytorch_wildlife import read_pytorch_wildlife_json
 from .exif import read_meta
 from .journal import LayerInfo, Workspace, current_entries
@@ -33,13 +32,20 @@ class ImportReport:
     imported: int
     missing: tuple[str, ...]  # files named in the results file but not in the folder
     unmatched: int  # files in the folder the results file does not mention
+    warnings: tuple[str, ...] = ()  # one line each, for the user (e.g. custom detector categories)
+
+
+def _block(info: dict, name: str) -> dict:
+    """``info[name]`` when it is an object (the MD reader has checked its types), else ``{}``."""
+    block = info.get(name)
+    return block if isinstance(block, dict) else {}
 
 
 def _thresholds(info: dict, detector: str) -> tuple[float, float]:
-    meta = info.get("detector_metadata") or {}
-    if "typical_detection_threshold" in meta:
-        return (float(meta["typical_detection_threshold"]),
-                float(meta.get("conservative_detection_threshold", 0.05)))
+    meta = _block(info, "detector_metadata")
+    if meta.get("typical_detection_threshold") is not None:
+        conservative = meta.get("conservative_detection_threshold")
+        return (float(meta["typical_detection_threshold"]), 0.05 if conservative is None else float(conservative))
     name = detector.lower()
     for tag, thr in _MD_THRESHOLDS.items():
         if tag in name:
@@ -71,9 +77,12 @@ def import_results(
     results_file = Path(results_file)
     try:
         raw_bytes = results_file.read_bytes()
-        raw = json.loads(raw_bytes)
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"Cannot read results file {results_file}: {exc}") from exc
+    except OSError as exc:
+        raise DatasetError(f"Cannot read results file {results_file}: {exc.strerror or exc}") from exc
+    raw = parse_json(raw_bytes, results_file.name)
+    if not isinstance(raw, dict):
+        raise DatasetError(f"{results_file.name} is not a results file: it holds a JSON "
+                           f"{type(raw).__name__ if raw is not None else 'null'}, not an object.")
     scan = scan_folder(Path(folder))
     by_rel = {f.rel_path: f for f in scan.files}
     by_name: dict[str, list[str]] = {}
@@ -103,20 +112,20 @@ def import_results(
     else:
         imported = read_md_batch(raw)
     info = dict(imported.info)
-    detector = str(info.get("detector") or results_file.name)
+    detector = info_text(info, "detector", results_file.name)
     typical, conservative = _thresholds(info, detector)
+    cls_threshold = _block(info, "classifier_metadata").get("typical_classification_threshold")
     layer = LayerInfo(
         source="import",
         detector=detector,
-        detector_version=str((info.get("detector_metadata") or {}).get("megadetector_version", "")),
-        classifier=str(info.get("classifier") or ("imported" if imported.classification_labels else "")),
+        detector_version=info_text(_block(info, "detector_metadata"), "megadetector_version"),
+        classifier=info_text(info, "classifier", "imported" if imported.classification_labels else ""),
         classifier_labels=tuple(imported.classification_labels),
         typical_threshold=typical,
         conservative_threshold=conservative,
-        typical_classification_threshold=float(
-            (info.get("classifier_metadata") or {}).get("typical_classification_threshold", 0.5)),
-        random_weights=bool((info.get("wildlife_desktop") or {}).get("random_weights", False)),
-        created=str(info.get("detection_completion_time", "")),
+        typical_classification_threshold=0.5 if cls_threshold is None else float(cls_threshold),
+        random_weights=_block(info, "wildlife_desktop").get("random_weights") is True,
+        created=info_text(info, "detection_completion_time"),
         extra={"import_sha256": hashlib.sha256(raw_bytes).hexdigest(), "import_file": results_file.name},
     )
     ws = Workspace.locate(Path(folder), paths, create=True)
@@ -149,4 +158,6 @@ def import_results(
     assert res is not None
     if missing:
         logger.warning("%d file(s) in %s are not in %s", len(missing), results_file, folder)
-    return ImportReport(res, len(have), tuple(missing), len(scan.files) - len(have))
+    for warning in imported.warnings:
+        logger.warning("%s: %s", results_file.name, warning)
+    return ImportReport(res, len(have), tuple(missing), len(scan.files) - len(have), imported.warnings)
