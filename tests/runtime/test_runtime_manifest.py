@@ -36,7 +36,7 @@ def test_round_trip_through_json(tmp_path: Path) -> None:
     save_manifest(tmp_path / "manifest.json", m)
     raw = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert raw["labels"] == list(DET_LABELS) and raw["extra"] == {"a": "x", "b": [1, 2]}
-    assert raw["schema_version"] == MANIFEST_SCHEMA_VERSION == 1
+    assert raw["schema_version"] == MANIFEST_SCHEMA_VERSION == 2
     back = load_manifest(tmp_path / "manifest.json")
     assert back == m
     assert back.extra_dict() == {"a": "x", "b": [1, 2]}
@@ -63,7 +63,14 @@ def test_defaults() -> None:
         ({"id": "../x"}, "invalid id"),
         ({"letterbox": "round"}, "letterbox"),
         ({"nms_iou": 1.5}, "nms_iou"),
-        ({"schema_version": 2}, "schema version 2"),
+        ({"schema_version": 3}, "schema version 3"),
+        ({"input_layout": "chw"}, "input_layout must be one of"),
+        ({"channel_order": "grb"}, "channel_order must be one of"),
+        ({"normalisation": "zscore"}, "normalisation must be one of"),
+        ({"input_dtype": "int64"}, "input_dtype must be one of"),
+        ({"pad_value": 256}, "pad_value must be an integer"),
+        ({"resize_filter": "lanczos"}, "resize_filter must be one of"),
+        ({"output_kind": "scores"}, "output_kind must be one of"),
         ({"colour": "red"}, "unknown keys: colour"),
     ],
 )
@@ -87,8 +94,9 @@ def test_missing_keys_and_bad_json(tmp_path: Path) -> None:
 
 
 def test_family_registry_is_data() -> None:
-    assert set(FAMILIES) == {"yolov5", "yolov8", "yolov10", "rtdetr", "classifier"}
-    assert {n for n, s in FAMILIES.items() if s.needs_nms} == {"yolov5", "yolov8"}
+    assert {"yolov5", "yolov8", "yolov10", "rtdetr", "yolox", "classifier"} <= set(FAMILIES)
+    assert {"yolov5", "yolov8", "yolox"} <= {n for n, s in FAMILIES.items() if s.needs_nms}
+    assert {"yolov10", "rtdetr", "classifier"}.isdisjoint({n for n, s in FAMILIES.items() if s.needs_nms})
     assert FAMILIES["classifier"].task == "classification" and FAMILIES["classifier"].decoder is None
     assert all(s.decoder is not None for s in FAMILIES.values() if s.task == "detection")
     assert FAMILIES["yolov8"].check_output((1, 7, 8400), 3) is None

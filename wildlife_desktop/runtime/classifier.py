@@ -12,7 +12,7 @@ from ..core.records import BBox, Classification
 from .families import FAMILIES
 from .manifest import ModelManifest
 from .postprocess import CONF_DIGITS
-from .preprocess import crop_batch
+from .preprocess import INPUT_DTYPES, InputSpec, crop_batch
 from .session import open_image_model
 
 
@@ -57,12 +57,15 @@ class Classifier:
             raise ModelLoadError(f"Model '{manifest.id}' is a {manifest.task} model, not a classifier")
         self.manifest = manifest
         model = open_image_model(onnx_path, model_id=manifest.id, what="classifier", n_labels=len(manifest.labels),
-                                 check_output=spec.check_output, intra_threads=intra_threads)
+                                 check_output=spec.check_output, intra_threads=intra_threads,
+                                 output=manifest.output,
+                                 input_dtype=INPUT_DTYPES[manifest.input_dtype] if manifest.input_dtype else None)
         self._session = model.session
         self._input = model.input
         self._output_name = model.output_name
-        self._dtype = model.dtype
-        fixed = self._input.fixed_hw
+        self.input_spec: InputSpec = manifest.input_spec(model.dtype)
+        self._dtype = self.input_spec.dtype
+        fixed = self._input.fixed_hw_in(manifest.input_layout)
         self._size = fixed[0] if fixed is not None else manifest.input_size
         self.fixed_batch: int | None = self._input.fixed_batch
 
@@ -82,7 +85,11 @@ class Classifier:
         return self.manifest.random_weights
 
     def logits(self, batch: np.ndarray, batch_size: int = 8) -> np.ndarray:
-        """Run prepared crops ``[N, 3, S, S]`` through the network, in chunks; returns ``[N, C]``."""
+        """Run prepared crops (``[N, 3, S, S]``, or NHWC) through the network, in chunks; returns ``[N, C]``.
+
+        The values are what the output holds: logits, or probabilities when the manifest's
+        ``output_kind`` says so.
+        """
         step = self.fixed_batch or max(1, int(batch_size))
         parts = []
         for start in range(0, batch.shape[0], step):
@@ -112,8 +119,9 @@ class Classifier:
         if not boxes:
             return []
         m = self.manifest
-        batch = crop_batch(image, boxes, self._size, m.mean, m.std)
-        probs = logits_to_probs(self.logits(batch, batch_size))
+        batch = crop_batch(image, boxes, self._size, spec=self.input_spec)
+        out = self.logits(batch, batch_size)
+        probs = np.asarray(out, dtype=np.float64) if m.output_kind == "probabilities" else logits_to_probs(out)
         k = max(1, min(int(top_k), probs.shape[1]))
         order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
         return [

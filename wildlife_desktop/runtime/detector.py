@@ -11,7 +11,7 @@ from ..core.records import Detection
 from .families import FAMILIES
 from .manifest import ModelManifest
 from .postprocess import MAX_DETECTIONS, to_detections
-from .preprocess import LetterboxTransform, letterbox
+from .preprocess import INPUT_DTYPES, InputSpec, LetterboxTransform, letterbox
 from .session import open_image_model
 
 DEFAULT_CONF_FLOOR = 0.005
@@ -36,12 +36,14 @@ class Detector:
         self.manifest = manifest
         self._decoder = spec.decoder
         model = open_image_model(onnx_path, model_id=manifest.id, what=manifest.family, n_labels=len(manifest.labels),
-                                 check_output=spec.check_output, intra_threads=intra_threads)
+                                 check_output=spec.check_output, intra_threads=intra_threads,
+                                 output=manifest.output,
+                                 input_dtype=INPUT_DTYPES[manifest.input_dtype] if manifest.input_dtype else None)
         self._session = model.session
         self._input = model.input
         self._output_name = model.output_name
-        self._dtype = model.dtype
-        fixed = self._input.fixed_hw
+        self.input_spec: InputSpec = manifest.input_spec(model.dtype)
+        fixed = self._input.fixed_hw_in(manifest.input_layout)
         mode = manifest.letterbox or spec.default_letterbox or ("square" if fixed else "classic")
         if fixed is not None and mode == "classic":
             mode = "square"  # a fixed-shape export cannot take a rectangular input
@@ -67,8 +69,7 @@ class Detector:
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, LetterboxTransform]:
         """Letterbox an ``H x W x 3`` uint8 RGB image into this model's input tensor."""
         target = self._target[0] if self.letterbox_mode == "classic" else self._target
-        tensor, transform = letterbox(image, target, mode=self.letterbox_mode, stride=self.manifest.stride)
-        return tensor.astype(self._dtype, copy=False), transform
+        return letterbox(image, target, mode=self.letterbox_mode, stride=self.manifest.stride, spec=self.input_spec)
 
     def run_raw(self, tensor: np.ndarray) -> np.ndarray:
         """Run the network on a prepared tensor and return its first output (float32)."""

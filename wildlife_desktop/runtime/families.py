@@ -13,7 +13,7 @@ from typing import Final
 from .postprocess import Decoder, decode_rtdetr, decode_yolov5, decode_yolov8, decode_yolov10
 
 #: Supported letterbox modes (see :mod:`.preprocess`).
-LETTERBOX_MODES: Final[tuple[str, ...]] = ("classic", "square", "stretch")
+LETTERBOX_MODES: Final[tuple[str, ...]] = ("classic", "square", "stretch", "topleft")
 
 Dim = int | str | None
 OutputCheck = Callable[[Sequence[Dim], int], "str | None"]
@@ -76,6 +76,9 @@ class FamilySpec:
         default_stride: padding multiple for the classic letterbox.
         output_layout: human-readable output layout, for error messages and the UI.
         check_output: returns an error text when an ONNX output shape does not fit the family.
+        default_normalisation: input normalisation when the manifest names none (see
+            :mod:`.preprocess`): ``unit`` for the YOLO/MegaDetector detectors, ``meanstd`` for classifiers.
+        default_pad_value: letterbox padding (0..255) when the manifest names none.
     """
 
     name: str
@@ -86,6 +89,8 @@ class FamilySpec:
     default_stride: int
     output_layout: str
     check_output: OutputCheck
+    default_normalisation: str = "unit"
+    default_pad_value: int = 114
 
 
 FAMILIES: Final[dict[str, FamilySpec]] = {
@@ -104,6 +109,14 @@ FAMILIES: Final[dict[str, FamilySpec]] = {
         default_stride=32, output_layout="[1, 300, 6] x1,y1,x2,y2 (px), score, class",
         check_output=_check_rank3_last(-6, "[1, 300, 6]"),
     ),
+    # YOLOX with its decode in the graph (e.g. MegadetectorLite): the yolov5 output layout
+    # (cx, cy, w, h, objectness, class scores; score = obj x cls), fed 0..255 pixels anchored at
+    # the top left of a black square, as zamba runs it.
+    "yolox": FamilySpec(
+        name="yolox", task="detection", decoder=decode_yolov5, needs_nms=True, default_letterbox="topleft",
+        default_stride=32, output_layout="[1, N, 5+nc] cx,cy,w,h (px), obj, class scores",
+        check_output=_check_rank3_last(5, "[1, N, 5+nc]"), default_normalisation="raw", default_pad_value=0,
+    ),
     "rtdetr": FamilySpec(
         name="rtdetr", task="detection", decoder=decode_rtdetr, needs_nms=False, default_letterbox="stretch",
         default_stride=32, output_layout="[1, Q, 4+nc] cx,cy,w,h (0..1) + class scores",
@@ -112,7 +125,7 @@ FAMILIES: Final[dict[str, FamilySpec]] = {
     "classifier": FamilySpec(
         name="classifier", task="classification", decoder=None, needs_nms=False, default_letterbox=None,
         default_stride=1, output_layout="[N, classes] logits (or [N, 1] for a binary model)",
-        check_output=_check_classifier,
+        check_output=_check_classifier, default_normalisation="meanstd",
     ),
 }
 

@@ -13,11 +13,19 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+
 from ..core.atomic import atomic_write_json
 from ..core.errors import ModelPackError
 from .families import FAMILIES, LETTERBOX_MODES
+from .preprocess import CHANNEL_ORDERS, INPUT_DTYPES, LAYOUTS, NORMALISATIONS, RESIZE_FILTERS, InputSpec
 
-MANIFEST_SCHEMA_VERSION: Final[int] = 1
+#: Written into new manifests. Version 2 added the input fields (layout, channel order,
+#: normalisation, dtype, padding, resize filter) and the output fields; version 1 manifests read
+#: as before (their defaults reproduce version 1 behaviour).
+MANIFEST_SCHEMA_VERSION: Final[int] = 2
+READABLE_SCHEMA_VERSIONS: Final[tuple[int, ...]] = (1, 2)
+OUTPUT_KINDS: Final[tuple[str, ...]] = ("logits", "probabilities")
 MANIFEST_NAME: Final[str] = "manifest.json"
 
 #: Labels of every MegaDetector-family detector (category "1", "2", "3").
@@ -35,6 +43,14 @@ class ModelManifest:
 
     ``letterbox`` may be ``None`` in a hand-written manifest: the detector then picks ``classic``
     for an ONNX file with dynamic height/width and ``square`` for a fixed-shape export.
+
+    How pixels become the input tensor is data too (see :class:`.preprocess.InputSpec`):
+    ``input_layout`` (``nchw``/``nhwc``), ``channel_order`` (``rgb``/``bgr``), ``normalisation``
+    (``unit``, ``raw``, ``meanstd`` with ``mean``/``std``; ``None`` = the family's default),
+    ``input_dtype`` (``None`` = as the ONNX file declares; when set, the file must agree),
+    ``pad_value`` (0..255, ``None`` = the family's default) and ``resize_filter``. ``output`` names
+    the ONNX output to read (``None`` = the first); ``output_kind`` says whether a classifier's
+    output is logits or already probabilities.
     ``extra`` is stored as a sorted tuple of ``(key, value)`` pairs so the record stays frozen;
     pass a dict, read it back with :meth:`extra_dict`.
     """
@@ -55,6 +71,14 @@ class ModelManifest:
     stride: int = 32
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    input_layout: str = "nchw"
+    channel_order: str = "rgb"
+    normalisation: str | None = None
+    input_dtype: str | None = None
+    pad_value: int | None = None
+    resize_filter: str = "area"
+    output: str | None = None
+    output_kind: str = "logits"
     licence: str = "unknown"
     source_url: str = ""
     citation: str = ""
@@ -86,6 +110,25 @@ class ModelManifest:
         """True for a detection model."""
         return self.task == "detection"
 
+    def input_spec(self, onnx_dtype: type | None = None) -> InputSpec:
+        """How images become this model's input tensor.
+
+        Args:
+            onnx_dtype: the element type the ONNX file declares for its input (numpy type);
+                ``input_dtype`` in the manifest wins when set.
+        """
+        family = FAMILIES[self.family]
+        dtype = INPUT_DTYPES[self.input_dtype] if self.input_dtype else (onnx_dtype or np.float32)
+        norm = self.normalisation or family.default_normalisation
+        uses_mean_std = norm == "meanstd"  # a detector's stored ImageNet defaults mean nothing
+        return InputSpec(
+            layout=self.input_layout, channel_order=self.channel_order, normalisation=norm,
+            mean=self.mean if uses_mean_std else (0.0, 0.0, 0.0),
+            std=self.std if uses_mean_std else (1.0, 1.0, 1.0), dtype=dtype,
+            pad_value=family.default_pad_value if self.pad_value is None else self.pad_value,
+            resize_filter=self.resize_filter,
+        )
+
 
 def _fail(m: ModelManifest | None, msg: str) -> None:
     who = f"Model pack '{m.id}'" if m is not None and isinstance(m.id, str) else "Model pack"
@@ -95,9 +138,9 @@ def _fail(m: ModelManifest | None, msg: str) -> None:
 def _validate(m: ModelManifest) -> None:
     if not isinstance(m.id, str) or not _ID_RE.match(m.id):
         _fail(None, f"invalid id {m.id!r} (letters, digits, '.', '_', '-', starting with a letter or digit)")
-    if m.schema_version != MANIFEST_SCHEMA_VERSION:
-        _fail(m, f"manifest schema version {m.schema_version} is not supported (expected "
-                 f"{MANIFEST_SCHEMA_VERSION}); update the application or re-export the pack")
+    if m.schema_version not in READABLE_SCHEMA_VERSIONS:
+        _fail(m, f"manifest schema version {m.schema_version} is not supported (this application reads "
+                 f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}); update the application or re-export the pack")
     spec = FAMILIES.get(m.family)
     if spec is None:
         _fail(m, f"unknown model family {m.family!r}; known families: {', '.join(sorted(FAMILIES))}")
@@ -126,6 +169,19 @@ def _validate(m: ModelManifest) -> None:
         _fail(m, "mean and std must have 3 values each, std > 0")
     if not isinstance(m.random_weights, bool):
         _fail(m, "random_weights must be true or false")
+    for name, allowed in (("input_layout", LAYOUTS), ("channel_order", CHANNEL_ORDERS),
+                          ("resize_filter", RESIZE_FILTERS), ("output_kind", OUTPUT_KINDS)):
+        if getattr(m, name) not in allowed:
+            _fail(m, f"{name} must be one of {', '.join(allowed)}, got {getattr(m, name)!r}")
+    if m.normalisation is not None and m.normalisation not in NORMALISATIONS:
+        _fail(m, f"normalisation must be one of {', '.join(NORMALISATIONS)}, got {m.normalisation!r}")
+    if m.input_dtype is not None and m.input_dtype not in INPUT_DTYPES:
+        _fail(m, f"input_dtype must be one of {', '.join(INPUT_DTYPES)}, got {m.input_dtype!r}")
+    if m.pad_value is not None and (isinstance(m.pad_value, bool) or not isinstance(m.pad_value, int)
+                                    or not 0 <= m.pad_value <= 255):
+        _fail(m, f"pad_value must be an integer from 0 to 255, got {m.pad_value!r}")
+    if m.output is not None and (not isinstance(m.output, str) or not m.output):
+        _fail(m, "output must be the name of an ONNX output")
 
 
 def manifest_from_dict(data: dict[str, Any]) -> ModelManifest:

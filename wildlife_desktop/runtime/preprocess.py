@@ -7,8 +7,13 @@ Letterbox modes:
   ``stride``. Needs an ONNX export with dynamic height/width.
 * ``square``: the same resize, padded to the full ``input_h`` x ``input_w`` (fixed-shape exports).
 * ``stretch``: resize to the input size without keeping the aspect ratio (ultralytics RT-DETR).
+* ``topleft``: the long side goes to the input size and the image is anchored at the top left;
+  the right/bottom rest of the full square is padding (YOLOX as zamba runs it,
+  ``PIL.ImageOps.pad(..., centering=(0, 0))``).
 
-Padding is grey 114, tensors are NCHW float32 RGB in 0..1.
+The image is first laid out as a padded ``uint8`` canvas, then :func:`to_tensor` turns it into
+the network's input as an :class:`InputSpec` says (layout, channel order, normalisation, dtype).
+Without a spec: padding grey 114, NCHW float32 RGB in 0..1 (the MegaDetector convention).
 """
 
 from __future__ import annotations
@@ -20,10 +25,76 @@ from typing import Final
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from ..core.records import BBox
 
 PAD_VALUE: Final[int] = 114
+
+#: Input layouts, channel orders, normalisations and resize filters a manifest may name.
+LAYOUTS: Final[tuple[str, ...]] = ("nchw", "nhwc")
+CHANNEL_ORDERS: Final[tuple[str, ...]] = ("rgb", "bgr")
+#: ``unit``: pixel / 255; ``raw``: pixel values as they are (0..255, in the input's dtype, e.g. uint8
+#: for a model that normalises inside its graph); ``meanstd``: (pixel / 255 - mean) / std.
+NORMALISATIONS: Final[tuple[str, ...]] = ("unit", "raw", "meanstd")
+#: ``area``: OpenCV INTER_AREA when shrinking, INTER_LINEAR when enlarging (fast, the default);
+#: ``bicubic``: Pillow's antialiased BICUBIC (what ``PIL.ImageOps.pad`` uses).
+RESIZE_FILTERS: Final[tuple[str, ...]] = ("area", "bicubic")
+INPUT_DTYPES: Final[dict[str, type]] = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How an image becomes a network input tensor (read from a model pack's manifest).
+
+    ``mean``/``std`` are on the 0..1 scale, in the model's channel order, and used only by the
+    ``meanstd`` normalisation; ``pad_value`` is a 0..255 pixel value, padded before normalisation.
+    """
+
+    layout: str = "nchw"
+    channel_order: str = "rgb"
+    normalisation: str = "unit"
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    dtype: type = np.float32
+    pad_value: int = PAD_VALUE
+    resize_filter: str = "area"
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("layout", LAYOUTS), ("channel_order", CHANNEL_ORDERS),
+                              ("normalisation", NORMALISATIONS), ("resize_filter", RESIZE_FILTERS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.dtype is np.uint8 and self.normalisation != "raw":
+            raise ValueError("a uint8 model input takes raw pixel values (normalisation 'raw')")
+
+
+#: Classifier inputs before :class:`InputSpec` existed: NCHW float32 RGB, ImageNet-style mean/std.
+def meanstd_spec(mean: Sequence[float], std: Sequence[float]) -> InputSpec:
+    """The spec of a classic ``(x / 255 - mean) / std`` NCHW float32 RGB input."""
+    return InputSpec(normalisation="meanstd", mean=tuple(float(v) for v in mean),  # type: ignore[arg-type]
+                     std=tuple(float(v) for v in std))  # type: ignore[arg-type]
+
+
+def to_tensor(batch: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """``N x H x W x 3`` uint8 RGB images to the network input the spec describes."""
+    if spec.channel_order == "bgr":
+        batch = batch[..., ::-1]
+    if spec.layout == "nchw":
+        batch = batch.transpose(0, 3, 1, 2)
+    if spec.normalisation == "raw":
+        return np.ascontiguousarray(batch, dtype=spec.dtype)
+    out = np.empty(batch.shape, dtype=np.float32)  # C-contiguous, whatever the view's strides
+    if spec.normalisation == "unit":
+        np.divide(batch, np.float32(255.0), out=out, dtype=np.float32)
+    else:
+        shape = (1, 3, 1, 1) if spec.layout == "nchw" else (1, 1, 1, 3)
+        std = np.asarray(spec.std, dtype=np.float32)
+        scale = (1.0 / (255.0 * std)).reshape(shape)
+        shift = (np.asarray(spec.mean, dtype=np.float32) / std).reshape(shape)
+        np.multiply(batch, scale, out=out, dtype=np.float32)
+        out -= shift
+    return out if spec.dtype is np.float32 else out.astype(spec.dtype)
 
 
 @dataclass(frozen=True)
@@ -86,13 +157,19 @@ def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+def _resize(image: np.ndarray, width: int, height: int, resize_filter: str = "area") -> np.ndarray:
     h, w = image.shape[:2]
+    width, height = max(1, int(width)), max(1, int(height))
     if (w, h) == (width, height):
         return image
+    if resize_filter == "bicubic":
+        return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BICUBIC))
     shrinking = width <= w and height <= h
     interp = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     return cv2.resize(image, (width, height), interpolation=interp)
+
+
+_DEFAULT_DETECTOR_SPEC: Final[InputSpec] = InputSpec()
 
 
 def letterbox(
@@ -101,22 +178,26 @@ def letterbox(
     *,
     mode: str = "classic",
     stride: int = 32,
+    spec: InputSpec | None = None,
 ) -> tuple[np.ndarray, LetterboxTransform]:
     """Resize and pad an RGB image into a detector input tensor.
 
     Args:
         image: ``H x W x 3`` uint8 RGB array.
         input_size: the long side (``classic``), or the input ``(height, width)`` / a square side
-            (``square``, ``stretch``).
-        mode: ``classic``, ``square`` or ``stretch`` (see the module docstring).
+            (``square``, ``stretch``, ``topleft``).
+        mode: ``classic``, ``square``, ``stretch`` or ``topleft`` (see the module docstring).
         stride: padding multiple for ``classic``.
+        spec: how to lay out and normalise the tensor (default: NCHW float32 RGB in 0..1,
+            grey 114 padding).
 
     Returns:
-        ``(tensor, transform)``: ``1 x 3 x h x w`` float32 in 0..1 and the mapping back.
+        ``(tensor, transform)``: the ``1 x ...`` input tensor and the mapping back.
 
     Raises:
         ValueError: bad image or unknown mode.
     """
+    spec = spec or _DEFAULT_DETECTOR_SPEC
     image = as_rgb_uint8(image)
     h, w = image.shape[:2]
     if isinstance(input_size, int):
@@ -125,28 +206,33 @@ def letterbox(
         target_h, target_w = (int(v) for v in input_size)
     if mode == "stretch":
         new_w, new_h, out_w, out_h = target_w, target_h, target_w, target_h
-    elif mode in ("classic", "square"):
+    elif mode in ("classic", "square", "topleft"):
         r = min(target_h / h, target_w / w)
-        new_w, new_h = int(round(w * r)), int(round(h * r))
+        new_w, new_h = max(1, int(round(w * r))), max(1, int(round(h * r)))
         out_w, out_h = target_w, target_h
         if mode == "classic":
             out_w = new_w + (target_w - new_w) % stride
             out_h = new_h + (target_h - new_h) % stride
     else:
         raise ValueError(f"unknown letterbox mode {mode!r}")
-    left = int(round((out_w - new_w) / 2 - 0.1))
-    top = int(round((out_h - new_h) / 2 - 0.1))
+    if mode == "topleft":
+        left = top = 0
+    else:
+        left = int(round((out_w - new_w) / 2 - 0.1))
+        top = int(round((out_h - new_h) / 2 - 0.1))
 
-    resized = _resize(image, new_w, new_h)
-    tensor = np.full((1, 3, out_h, out_w), PAD_VALUE / 255.0, dtype=np.float32)
-    np.multiply(
-        resized.transpose(2, 0, 1),
-        np.float32(1.0 / 255.0),
-        out=tensor[0, :, top : top + new_h, left : left + new_w],
-        dtype=np.float32,
-    )
+    resized = _resize(image, new_w, new_h, spec.resize_filter)
+    if (new_w, new_h) == (out_w, out_h):
+        canvas = resized
+    else:
+        canvas = np.full((out_h, out_w, 3), spec.pad_value, dtype=np.uint8)
+        canvas[top : top + new_h, left : left + new_w] = resized
+    tensor = to_tensor(canvas[None], spec)
     if mode == "stretch":
         transform = LetterboxTransform(out_w / w, out_h / h, 0.0, 0.0, w, h, out_w, out_h)
+    elif mode == "topleft":
+        gain = min(out_h / h, out_w / w)
+        transform = LetterboxTransform(gain, gain, 0.0, 0.0, w, h, out_w, out_h)
     else:
         gain = min(out_h / h, out_w / w)
         transform = LetterboxTransform(
@@ -179,29 +265,30 @@ def crop_batch(
     image: np.ndarray,
     boxes: Sequence[BBox],
     input_size: int,
-    mean: Sequence[float],
-    std: Sequence[float],
+    mean: Sequence[float] = (0.0, 0.0, 0.0),
+    std: Sequence[float] = (1.0, 1.0, 1.0),
+    *,
+    spec: InputSpec | None = None,
 ) -> np.ndarray:
-    """Square crops of ``boxes``, resized and normalised, as one ``N x 3 x S x S`` float32 tensor.
+    """Square crops of ``boxes``, resized and normalised, as one batch tensor.
 
     Args:
         image: ``H x W x 3`` uint8 RGB array.
         boxes: normalised boxes of the original image.
         input_size: classifier input side ``S``.
-        mean: per-channel mean (0..1 scale), e.g. ImageNet's.
-        std: per-channel standard deviation (0..1 scale).
+        mean: per-channel mean (0..1 scale), e.g. ImageNet's (used without ``spec``).
+        std: per-channel standard deviation (0..1 scale) (used without ``spec``).
+        spec: the model's input spec; default ``(x / 255 - mean) / std``, NCHW float32 RGB.
 
     Returns:
-        The normalised batch (``0 x 3 x S x S`` when ``boxes`` is empty).
+        The batch, ``N x 3 x S x S`` (or ``N x S x S x 3`` for an NHWC spec); ``N = 0`` when
+        ``boxes`` is empty.
     """
+    spec = spec or meanstd_spec(mean, std)
     image = as_rgb_uint8(image)
     h, w = image.shape[:2]
-    out = np.empty((len(boxes), 3, input_size, input_size), dtype=np.float32)
-    scale = (1.0 / (255.0 * np.asarray(std, dtype=np.float32))).reshape(3, 1, 1)
-    shift = (np.asarray(mean, dtype=np.float32) / np.asarray(std, dtype=np.float32)).reshape(3, 1, 1)
+    crops = np.empty((len(boxes), input_size, input_size, 3), dtype=np.uint8)
     for i, box in enumerate(boxes):
         x0, y0, x1, y1 = square_crop_box(box, w, h)
-        crop = _resize(image[y0:y1, x0:x1], input_size, input_size)
-        np.multiply(crop.transpose(2, 0, 1), scale, out=out[i], dtype=np.float32)
-        out[i] -= shift
-    return out
+        crops[i] = _resize(image[y0:y1, x0:x1], input_size, input_size, spec.resize_filter)
+    return to_tensor(crops, spec)

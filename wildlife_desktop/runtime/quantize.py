@@ -33,7 +33,7 @@ from ..core.records import BBox
 from .families import FAMILIES
 from .manifest import IMAGENET_MEAN, IMAGENET_STD
 from .postprocess import MAX_DETECTIONS, Candidates
-from .preprocess import crop_batch, letterbox
+from .preprocess import InputSpec, crop_batch, letterbox
 from .session import make_session
 
 ImageInput = Path | str | np.ndarray
@@ -91,12 +91,12 @@ def _as_array(image: ImageInput, target: int) -> np.ndarray:
         return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
 
 
-def _tensor(image: np.ndarray, family: str, hw: tuple[int, int]) -> np.ndarray:
+def _tensor(image: np.ndarray, family: str, hw: tuple[int, int], input_spec: InputSpec | None = None) -> np.ndarray:
     spec = FAMILIES[family]
     if spec.task == "classification":
-        return crop_batch(image, [BBox(0.0, 0.0, 1.0, 1.0)], hw[0], IMAGENET_MEAN, IMAGENET_STD)
+        return crop_batch(image, [BBox(0.0, 0.0, 1.0, 1.0)], hw[0], IMAGENET_MEAN, IMAGENET_STD, spec=input_spec)
     mode = spec.default_letterbox or "square"
-    return letterbox(image, hw, mode=mode)[0]
+    return letterbox(image, hw, mode=mode, spec=input_spec)[0]
 
 
 def _tail_nodes(model: onnx.ModelProto) -> list[str]:
@@ -232,6 +232,7 @@ def quantize_static_model(
     min_boxes: int = 10,
     timing_runs: int = 10,
     intra_threads: int = 1,
+    input_spec: InputSpec | None = None,
 ) -> QuantReport:
     """Quantise ``src`` to int8 QDQ at ``dst`` and compare it with fp32.
 
@@ -252,6 +253,8 @@ def quantize_static_model(
             uses the low-threshold F1 instead.
         timing_runs: timed runs per model (interleaved).
         intra_threads: onnxruntime threads for the timing (the app uses ``cores - 1``).
+        input_spec: how images become input tensors (a manifest's :meth:`~.manifest.ModelManifest.input_spec`);
+            default: the classic NCHW float32 RGB input of the MegaDetector families / ImageNet classifiers.
 
     Returns:
         A :class:`QuantReport`.
@@ -272,8 +275,9 @@ def quantize_static_model(
         raise ModelLoadError(f"{src.name}: static quantisation needs a fixed NCHW input, got {shape}")
     hw = (int(shape[2]), int(shape[3]))
     side = max(hw)
-    cal = [_tensor(_as_array(im, side), family, hw) for im in calibration_images]
-    evals = cal if eval_images is None else [_tensor(_as_array(im, side), family, hw) for im in eval_images]
+    cal = [_tensor(_as_array(im, side), family, hw, input_spec) for im in calibration_images]
+    evals = cal if eval_images is None else [_tensor(_as_array(im, side), family, hw, input_spec)
+                                             for im in eval_images]
 
     quantized_nodes, excluded_nodes = write_int8_qdq(src, dst, inp.name, cal)
     int8 = make_session(dst, intra_threads=intra_threads)

@@ -26,10 +26,22 @@ class TensorInfo:
     @property
     def fixed_hw(self) -> tuple[int, int] | None:
         """``(height, width)`` of an NCHW input when both are fixed, else ``None``."""
+        return self.fixed_hw_in("nchw")
+
+    def fixed_hw_in(self, layout: str) -> tuple[int, int] | None:
+        """``(height, width)`` of an image input in ``layout`` (``nchw``/``nhwc``) when both are fixed."""
         if len(self.shape) != 4:
             return None
-        h, w = self.shape[2], self.shape[3]
+        h, w = (self.shape[2], self.shape[3]) if layout == "nchw" else (self.shape[1], self.shape[2])
         return (h, w) if isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0 else None
+
+    @property
+    def numpy_type(self) -> type | None:
+        """The numpy element type of a float32/float16/uint8 tensor, else ``None``."""
+        for name, kind in (("float16", np.float16), ("float", np.float32), ("uint8", np.uint8)):
+            if f"({name})" in self.type:
+                return kind
+        return None
 
     @property
     def fixed_batch(self) -> int | None:
@@ -110,19 +122,25 @@ def inspect_onnx(onnx_path: Path | str) -> OnnxInfo:
 
 @dataclass(frozen=True)
 class ImageModel:
-    """An image model's session with its single NCHW input checked against its family."""
+    """An image model's session with its single image input checked against its family."""
 
     session: ort.InferenceSession
     input: TensorInfo
-    output_name: str  # only the first output is computed (extra ones, e.g. features, are skipped)
+    output_name: str  # the output read (others, e.g. features, are not computed)
     dtype: type
+    outputs: tuple[TensorInfo, ...] = ()
 
 
 def open_image_model(
     onnx_path: Path | str, *, model_id: str, what: str, n_labels: int,
     check_output: Callable[[tuple[int | str | None, ...], int], str | None], intra_threads: int | None = None,
+    output: str | None = None, input_dtype: type | None = None,
 ) -> ImageModel:
-    """Open ``onnx_path`` and check it has one NCHW image input and an output its family accepts.
+    """Open ``onnx_path`` and check it has one 4-D image input and an output its family accepts.
+
+    Args:
+        output: the output to read (default: the first).
+        input_dtype: the element type the manifest expects, checked against the file.
 
     Raises:
         ModelLoadError: the file cannot be loaded or its layout does not match the family.
@@ -131,10 +149,19 @@ def open_image_model(
     inputs = tensor_infos(session.get_inputs())
     outputs = tensor_infos(session.get_outputs())
     if len(inputs) != 1 or len(inputs[0].shape) != 4:
-        raise ModelLoadError(f"Model '{model_id}': expected one NCHW image input, got "
+        raise ModelLoadError(f"Model '{model_id}': expected one 4-D image input, got "
                              f"{[(i.name, list(i.shape)) for i in inputs]}")
-    problem = check_output(outputs[0].shape, n_labels)
+    chosen = outputs[0] if output is None else next((o for o in outputs if o.name == output), None)
+    if chosen is None:
+        raise ModelLoadError(f"Model '{model_id}': it has no output named {output!r} "
+                             f"(outputs: {', '.join(o.name for o in outputs)})")
+    problem = check_output(chosen.shape, n_labels)
     if problem:
         raise ModelLoadError(f"Model '{model_id}' ({what}): {problem}")
-    dtype = np.float16 if "float16" in inputs[0].type else np.float32
-    return ImageModel(session, inputs[0], outputs[0].name, dtype)
+    dtype = inputs[0].numpy_type
+    if dtype is None:
+        raise ModelLoadError(f"Model '{model_id}': unsupported input type {inputs[0].type}")
+    if input_dtype is not None and input_dtype is not dtype:
+        raise ModelLoadError(f"Model '{model_id}': the manifest says the input is {np.dtype(input_dtype).name} "
+                             f"but the file declares {inputs[0].type}")
+    return ImageModel(session, inputs[0], chosen.name, dtype, outputs)
