@@ -1,9 +1,10 @@
-"""``models list|import|verify|remove|build``: model packs."""
+"""``models list|import|verify|remove|build|install``: model packs."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,47 @@ from ..core.paths import AppPaths
 from .output import emit
 
 FAMILIES = ("yolov5", "yolov8", "yolov10", "rtdetr", "classifier")
+
+
+@dataclass(frozen=True)
+class Installer:
+    """``models install NAME``: a real model converted and installed on this machine.
+
+    ``target`` is ``"module:function"``, imported only when used; the function is called as
+    ``function(store, source, notify=print)`` (``source``: ``--from`` PATH or ``None``) and returns
+    the installed default manifest.
+    """
+
+    title: str
+    help: str
+    target: str
+
+
+#: Installable model names, as data: adding a model = adding an entry here.
+INSTALLERS: dict[str, Installer] = {
+    "mdlite": Installer(
+        "MegadetectorLite (animal only)",
+        "zamba's YOLOX-tiny animal detector, MIT, converted to ONNX without torch. --from a zamba wheel, the .pth "
+        "or a folder holding either; without --from, downloads zamba 2.7.2 with pip",
+        "wildlife_desktop.training.packs.mdlite:install_mdlite"),
+}
+
+
+def _install(args: argparse.Namespace, store: Any) -> int:
+    import importlib
+
+    installer = INSTALLERS[args.name]
+    module, func = installer.target.split(":")
+    source = Path(args.from_path) if args.from_path else None
+    print(f"Installing {args.name}: {installer.title}")
+    print(f"From: {source if source else 'the Python package index (pip download)'}")
+    m = getattr(importlib.import_module(module), func)(store, source, notify=print)
+    int8 = m.extra_dict().get("int8", {})
+    print(f"Installed {m.id}: {m.name} ({m.family}, {len(m.labels)} label(s), typical threshold "
+          f"{m.typical_threshold}, sha256 {m.sha256[:12]}…)")
+    if int8.get("decision"):
+        print(f"int8: {int8['decision']}")
+    return 0
 
 
 def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
@@ -64,6 +106,8 @@ def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
         import importlib  # dynamic on purpose: torch-using builder, never imported by the CLI itself
 
         return int(importlib.import_module("wildlife_desktop.training.packs.cli_build").run_build(args, paths))
+    if args.models_cmd == "install":
+        return _install(args, store)
     if args.models_cmd == "remove":
         store.remove(args.id)
         print(f"Removed {args.id}")
@@ -87,6 +131,11 @@ def add_parsers(sub: Any) -> None:
     mr = msub.add_parser("remove")
     mr.add_argument("id")
     mi.add_argument("--accept-licence", action="store_true", help="accept a non-permissive model licence")
+    mn = msub.add_parser("install", help="convert and install a real pretrained model: "
+                                         + ", ".join(sorted(INSTALLERS)))
+    mn.add_argument("name", choices=sorted(INSTALLERS))
+    mn.add_argument("--from", dest="from_path", metavar="PATH",
+                    help="local file or folder to install from (no download)")
     mb = msub.add_parser("build", help="convert official weights (file or catalogue id) into a pack; needs torch")
     mb.add_argument("source", help="downloaded official weights file, or a catalogue id (e.g. mdv5a)")
     mb.add_argument("--id", help="catalogue id, when the file name is not the official one")
