@@ -42,12 +42,13 @@ def _dec(det: Detection, kind: str, label: str = "", t: str = "2026-01-01T10:00:
 def test_save_load_round_trip_is_atomic_and_versioned(tmp_path: Path) -> None:
     decs = (_dec(FOX, "accept", "red_fox"), _dec(DEER, "relabel", "badger"), _dec(FOX, "empty"))
     path = save_decisions(tmp_path / ".wildlife", decs)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["schema_version"] == 1 and len(data["decisions"]) == 3
+    header, *lines = path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(header) == {"header": True, "schema_version": 2} and len(lines) == 3
+    assert all(set(json.loads(ln)) == {"crc", "d"} for ln in lines)  # one checksummed record per line
     assert load_decisions(tmp_path / ".wildlife") == decs
     assert load_decisions(tmp_path / "nowhere") == ()
     assert not list((tmp_path / ".wildlife").glob("*.tmp"))
-    path.write_text(json.dumps({"schema_version": 99, "decisions": []}))
+    path.write_text(json.dumps({"header": True, "schema_version": 99}) + "\n")
     with pytest.raises(DatasetError, match="newer"):
         load_decisions(tmp_path / ".wildlife")
 
@@ -145,3 +146,71 @@ def test_csv_with_only_required_columns_and_bad_rows(tmp_path: Path) -> None:
     p.write_text("file,decision\nx.jpg,accept\n", encoding="utf-8")
     with pytest.raises(DatasetError, match="detection_id"):
         read_decisions_csv(p)
+
+
+PERSON = Detection("2", 0.8, BBox(0.3, 0.3, 0.2, 0.4))
+
+
+def _outputs(bundle: ExportBundle) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """(category, labels, verified, bbox) per box of MD JSON, COCO and CSV, sorted."""
+    md = build_md_batch(bundle)
+    mds = sorted((md["detection_categories"][d["category"]], tuple(md["classification_categories"][c]
+                  for c, _ in d.get("classifications", [])), d.get("verified", False), tuple(d["bbox"]))
+                 for d in md["images"][0]["detections"])
+    coco = build_coco(bundle)
+    cats = {c["id"]: c["name"] for c in coco["categories"]}
+    cocos = sorted((cats[a["category_id"]], a["verified"], tuple(round(v / 640, 4) for v in a["bbox"][:1]))
+                   for a in coco["annotations"])
+    rows = sorted((r["category"], r["label"], r["verified"], r["x_min"]) for r in build_csv_rows(bundle))
+    return mds, cocos, rows
+
+
+def test_a_verified_label_sets_the_category_in_every_output() -> None:
+    bundle = _bundle((PERSON, FOX, DEER))
+    decs = [_dec(PERSON, "relabel", "zebra"), _dec(FOX, "relabel", "person"), _dec(DEER, "relabel", "car")]
+    md, coco, csv_rows = _outputs(apply_decisions(bundle, decs))
+    assert [m[:3] for m in md] == [("animal", ("zebra",), True), ("person", (), True), ("vehicle", ("car",), True)]
+    assert [c[:2] for c in coco] == [("car", True), ("person", True), ("zebra", True)]
+    assert [r[:3] for r in csv_rows] == [("animal", "zebra", "true"), ("person", "", "true"),
+                                         ("vehicle", "car", "true")]
+    # an accepted species on a person box is an animal too; "unknown" keeps the detector's category
+    person_as_fox = Detection("2", 0.8, PERSON.bbox, (Classification("red_fox", 0.9),))
+    out = apply_decisions(_bundle((person_as_fox,)), [_dec(person_as_fox, "accept", "red_fox")])
+    assert out.items[0].prediction.detections[0].category == "1"
+    out = apply_decisions(_bundle((PERSON,)), [_dec(PERSON, "unknown", "unknown")])
+    assert out.items[0].prediction.detections[0].category == "2"
+
+
+def test_a_verified_animal_the_new_model_missed_stays_in_every_export() -> None:
+    # decided on model A's boxes; model B finds only the deer (shifted) and a new far box
+    decs = [_dec(FOX, "relabel", "badger"), _dec(DEER, "accept", "roe_deer"), _dec(GHOST, "reject")]
+    deer_b = Detection("1", 0.95, BBox(0.6, 0.51, 0.3, 0.29), (Classification("roe_deer", 0.9),))
+    far_b = Detection("1", 0.4, BBox(0.8, 0.0, 0.1, 0.1))
+    item = apply_decisions(_bundle((deer_b, far_b)), decs).items[0]
+    fox_out = item.prediction.detections[-1]
+    assert (fox_out.bbox, fox_out.top_label, fox_out.category) == (FOX.bbox, "badger", "1")
+    assert item.verified == (True, False, True) and item.detection_ids[-1] == decs[0].detection_id
+    md, coco, csv_rows = _outputs(apply_decisions(_bundle((deer_b, far_b)), decs))
+    assert ("animal", ("badger",), True, tuple(FOX.bbox.as_list())) in md
+    assert ("badger", True, (0.1,)) in coco
+    assert [r for r in csv_rows if r[1] == "badger"] == [("animal", "badger", "true", "0.1")]
+    # the rejected ghost never comes back, and a later decision on the same animal is not doubled
+    assert len(item.prediction.detections) == 3
+    fox_b = Detection("1", 0.7, BBox(0.11, 0.1, 0.2, 0.2), (Classification("red_fox", 0.8),))
+    again = apply_decisions(_bundle((fox_b, deer_b)), [*decs, _dec(fox_b, "accept", "red_fox",
+                                                                    t="2026-01-02T10:00:00")]).items[0]
+    assert [d.top_label for d in again.prediction.detections] == ["red_fox", "roe_deer"]
+
+
+def test_bare_csv_rows_get_the_box_of_their_detection(tmp_path: Path) -> None:
+    from wildlife_desktop.formats.decisions import attach_boxes
+
+    p = tmp_path / "d.csv"
+    did = detection_id("a.jpg", DEER)
+    p.write_text(f"file,detection_id,decision,label,reviewer,time\r\na.jpg,{did},relabel,badger,bob,2026-01-01\r\n"
+                 "a.jpg,,empty,,bob,2026-01-01\r\nb.jpg,dnope,reject,,bob,2026-01-01\r\n", encoding="utf-8")
+    rows = read_decisions_csv(p)
+    pred = _bundle().items[0].prediction
+    boxed, n = attach_boxes(rows, {"a.jpg": pred})
+    assert n == 1 and boxed[0].bbox == DEER.bbox and boxed[0].model_label == "roe_deer"
+    assert boxed[0].confidence == 0.55 and boxed[1:] == rows[1:]

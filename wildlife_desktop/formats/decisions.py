@@ -1,16 +1,25 @@
 """The human-decision layer: what a person decided about a detection, stored beside the journal.
 
-Decisions live in ``<state_dir>/decisions.json`` (``state_dir`` is the folder's ``.wildlife/``),
-never inside a model's journal, so re-running the AI (a new result layer) keeps every one::
+Decisions live in ``<state_dir>/decisions.jsonl`` (``state_dir`` is the folder's ``.wildlife/``),
+never inside a model's journal, so re-running the AI (a new result layer) keeps every one. Like
+the journal, the file is append-only JSON lines, each with a CRC of its payload::
 
-    {"schema_version": 1, "decisions": [{"file": ..., "detection_id": ..., "decision": ...}, ...]}
+    {"header": true, "schema_version": 2}
+    {"crc": 1234567890, "d": {"file": ..., "detection_id": ..., "decision": ..., ...}}
+
+Every writer (a review window, ``decisions import``, a second laptop on the same card) appends
+its own records under the folder's write lock (``core.locks``) and never rewrites anyone
+else's, so nothing a person decided is lost to a concurrent writer; a key press costs one
+appended line, whatever the history's size. A torn, damaged or unknown record is skipped,
+counted and named in a warning; it never makes the folder unreadable. A version-1
+``decisions.json`` (one JSON document) is migrated on first open and kept as
+``decisions.json.bak``.
 
 Design decisions:
 
-* The list is an **append-only history** (rewritten atomically through ``core.atomic``); the
-  latest record per ``(file, detection_id)`` wins, *latest* meaning later in the list. Undo
-  appends the restored record, or a ``"clear"`` tombstone when there was none, so the file is
-  also an audit trail.
+* The file is an **append-only history**; the latest record per ``(file, detection_id)``
+  wins, *latest* meaning later in the file. Undo appends the restored record, or a ``"clear"``
+  tombstone when there was none, so the file is also an audit trail.
 * A file-level decision (``"empty"``) has ``detection_id == ""``. It applies only when it is
   newer than every positive decision on a box of the same file.
 * A record keeps the box (``bbox``, ``frame``) and what the model said when the person decided
@@ -23,31 +32,47 @@ Merge rules at export (:func:`apply_decisions`): accept → verified (with the d
 when it differs from the model's); relabel → classifications ``((label, 1.0),)`` + verified;
 unknown → label ``"unknown"`` + verified; reject → the box is removed; empty → the file is
 verified empty and *all* its boxes are removed, so every sidecar (MD JSON included) shows it
-empty.
+empty. A verified label also sets the box's detector category (:func:`category_for_label`): a
+species means animal, a person or vehicle label the matching category, so every output says
+the same thing. A verified box (accept/relabel/unknown) that the current model missed stays in
+every export as a human-verified detection with the box the person saw (confidence 1.0).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import logging
+import os
+import shutil
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from ..core.atomic import atomic_write_json
-from ..core.errors import DatasetError
-from ..core.records import BBox, Classification, Prediction
+from ..core.atomic import atomic_write_text
+from ..core.errors import DatasetError, SidecarWriteError, WildlifeError
+from ..core.locks import write_lock
+from ..core.records import DETECTION_CATEGORIES, BBox, Classification, Detection, Prediction
 from .bundle import ExportBundle, ExportItem, detection_id
 
 DecisionKind = Literal["accept", "reject", "relabel", "unknown", "empty", "clear"]
 
-DECISIONS_FILE: Final = "decisions.json"
-DECISIONS_SCHEMA_VERSION: Final = 1
+logger = logging.getLogger(__name__)
+
+DECISIONS_FILE: Final = "decisions.jsonl"
+DECISIONS_SCHEMA_VERSION: Final = 2
+LEGACY_DECISIONS_FILE: Final = "decisions.json"  # version 1: one JSON document, rewritten per decision
+LEGACY_SCHEMA_VERSION: Final = 1
 #: Kinds a person can make (``"clear"`` is the internal tombstone written by undo).
 DECISION_KINDS: Final[tuple[str, ...]] = ("accept", "reject", "relabel", "unknown", "empty")
 POSITIVE_KINDS: Final[frozenset[str]] = frozenset({"accept", "relabel", "unknown"})
 UNKNOWN_LABEL: Final = "unknown"
 MATCH_IOU: Final = 0.5
+#: Labels that are not a species (review.queue uses them to spot detector/classifier disagreement).
+BLANK_LABELS: Final = frozenset({"blank", "empty", "none", "background", "nothing"})
+PERSON_LABELS: Final = frozenset({"human", "person", "people", "homo sapiens", "homo_sapiens"})
+VEHICLE_LABELS: Final = frozenset({"vehicle", "car", "truck", "motorcycle"})
 
 DecisionKey = tuple[str, str]
 
@@ -121,48 +146,326 @@ class MergeResult:
 
 
 # ----------------------------------------------------------------------------------------------
-# file I/O
+# file I/O: append-only lines with a CRC each, one writer at a time (core.locks)
 
 
 def decisions_path(state_dir: Path) -> Path:
-    """``<state_dir>/decisions.json``."""
+    """``<state_dir>/decisions.jsonl``."""
     return Path(state_dir) / DECISIONS_FILE
+
+
+@dataclass(frozen=True)
+class DecisionsRead:
+    """What reading a folder's decisions found: the records, and how many were unreadable."""
+
+    decisions: tuple[ReviewDecision, ...]
+    skipped: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+def _line(d: ReviewDecision) -> str:
+    payload = json.dumps(d.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f'{{"crc":{zlib.crc32(payload.encode("utf-8"))},"d":{payload}}}\n'
+
+
+def _header() -> str:
+    return json.dumps({"header": True, "schema_version": DECISIONS_SCHEMA_VERSION}) + "\n"
+
+
+def _parse_lines(data: bytes, path: Path) -> tuple[list[ReviewDecision], int]:
+    """Records of complete lines in ``data``; bad lines (torn, CRC, unknown kind) are counted."""
+    out: list[ReviewDecision] = []
+    bad = 0
+    for raw in data.split(b"\n"):
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line:
+            continue
+        if line.startswith('{"header"'):
+            try:
+                version = int(json.loads(line).get("schema_version", 0))
+            except (ValueError, TypeError, AttributeError):
+                bad += 1
+                continue
+            if version > DECISIONS_SCHEMA_VERSION:
+                raise DatasetError(f"{path} was written by a newer version of Wildlife Desktop.")
+            continue
+        try:
+            # The CRC covers the payload text exactly as written; "crc" is an int, so the first
+            # ',"d":' starts the payload.
+            start = line.index(',"d":') + 5
+            payload = line[start:line.rindex("}")]
+            if not line.startswith('{"crc":') or zlib.crc32(payload.encode("utf-8")) != int(line[7:start - 5]):
+                raise ValueError("crc mismatch")
+            out.append(ReviewDecision.from_dict(json.loads(payload)))
+        except (ValueError, TypeError, AttributeError, DatasetError):
+            bad += 1
+    return out, bad
+
+
+def _read_legacy(path: Path) -> tuple[list[ReviewDecision], int]:
+    """The records of a version-1 ``decisions.json``; a truncated file gives its complete records."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and int(data.get("schema_version", 0) or 0) > LEGACY_SCHEMA_VERSION:
+        raise DatasetError(f"{path} was written by a newer version of Wildlife Desktop.")
+    raw: list[Any] = []
+    bad = 0
+    if isinstance(data, dict) and isinstance(data.get("decisions"), list):
+        raw = data["decisions"]
+    else:  # torn or malformed: salvage every complete record before the damage
+        bad = 1
+        at = text.find("[", text.find('"decisions"') + 1) if '"decisions"' in text else -1
+        dec = json.JSONDecoder()
+        while at >= 0:
+            at = text.find("{", at)
+            if at < 0:
+                break
+            try:
+                obj, at = dec.raw_decode(text, at)
+            except ValueError:
+                break
+            raw.append(obj)
+    out = []
+    for rec in raw:
+        try:
+            if not isinstance(rec, dict):
+                raise DatasetError("not a record")
+            out.append(ReviewDecision.from_dict(rec))
+        except DatasetError:
+            bad += 1
+    return out, bad
+
+
+def _backup_name(path: Path, suffix: str) -> Path:
+    cand = path.with_name(path.name + suffix)
+    n = 1
+    while cand.exists():
+        cand = path.with_name(f"{path.name}{suffix}.{n}")
+        n += 1
+    return cand
+
+
+def _warn(path: Path, bad: int) -> str:
+    msg = (f"{path}: skipped {bad} unreadable decision record(s) (torn, damaged or of an unknown kind); "
+           "every other decision is kept")
+    logger.warning("%s", msg)
+    return msg
+
+
+def _migrate_legacy(state_dir: Path) -> tuple[list[str], int]:
+    """Move a version-1 ``decisions.json`` into the line file (under the write lock); keep it as a backup.
+
+    Records already in the line file (an interrupted earlier migration) are not added twice.
+    Returns warnings and the count of unreadable records; nothing happens when the folder
+    cannot be written (read-only card).
+    """
+    legacy = Path(state_dir) / LEGACY_DECISIONS_FILE
+    warnings: list[str] = []
+    bad = 0
+    try:
+        with write_lock(state_dir):
+            if not legacy.exists():
+                return warnings, bad
+            records, bad = _read_legacy(legacy)
+            if bad:
+                warnings.append(_warn(legacy, bad))
+            path = decisions_path(state_dir)
+            have = set()
+            if path.exists():
+                have = {_line(d) for d in _parse_lines(path.read_bytes(), path)[0]}
+            lines = [ln for d in records if (ln := _line(d)) not in have]
+            if not path.exists():
+                atomic_write_text(path, _header() + "".join(lines))
+            elif lines:
+                _append_lines(path, lines)
+            backup = _backup_name(legacy, ".bak")
+            os.replace(legacy, backup)
+            logger.info("migrated %s to %s (%d decisions); the old file is kept as %s",
+                        legacy, path, len(records), backup.name)
+    except (WildlifeError, OSError) as exc:  # read-only: read the old file in place
+        logger.info("%s not migrated: %s", legacy, exc)
+        return [], 0
+    return warnings, bad
+
+
+def _append_lines(path: Path, lines: Sequence[str]) -> None:
+    """Append whole lines (caller holds the write lock); a torn last line is closed first."""
+    new = not path.exists() or path.stat().st_size == 0
+    with open(path, "ab") as fh:
+        if new:
+            fh.write(_header().encode("utf-8"))
+        else:
+            with open(path, "rb") as rd:
+                rd.seek(-1, os.SEEK_END)
+                if rd.read(1) != b"\n":
+                    fh.write(b"\n")  # a line torn by a killed writer: never glue onto it
+        fh.write("".join(lines).encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_decisions(state_dir: Path) -> DecisionsRead:
+    """Every readable decision of a folder (oldest first), with the count of unreadable ones.
+
+    A version-1 ``decisions.json`` is migrated on first read (kept as ``decisions.json.bak``);
+    damaged lines are skipped, counted and named in a warning (see :func:`load_decisions`).
+
+    Raises:
+        DatasetError: the file was written by a newer version of the app.
+    """
+    log = DecisionLog(state_dir)
+    records = log.read_all(complete=True)
+    return DecisionsRead(records, log.skipped, log.warnings)
 
 
 def load_decisions(state_dir: Path) -> tuple[ReviewDecision, ...]:
     """The full decision history of a folder (oldest first); ``()`` when there is none.
 
+    Unreadable records (a torn line, a damaged byte, an unknown decision kind) never stop the
+    folder: they are skipped and counted, and a warning names the file.
+
     Raises:
-        DatasetError: the file exists but is unreadable, malformed or from a newer version.
+        DatasetError: the file was written by a newer version of the app.
     """
-    path = decisions_path(state_dir)
-    if not path.exists():
-        return ()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DatasetError(f"Unreadable decisions file {path}: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("decisions"), list):
-        raise DatasetError(f"Malformed decisions file {path}.")
-    if int(data.get("schema_version", 0)) > DECISIONS_SCHEMA_VERSION:
-        raise DatasetError(f"{path} was written by a newer version of Wildlife Desktop.")
-    return tuple(ReviewDecision.from_dict(d) for d in data["decisions"])
+    return read_decisions(state_dir).decisions
 
 
 def save_decisions(state_dir: Path, decisions: Iterable[ReviewDecision]) -> Path:
-    """Write the whole history atomically (creating ``state_dir`` if needed)."""
+    """Replace the whole history (compaction), atomically and under the folder's write lock.
+
+    The file it replaces is kept as ``decisions.jsonl.bak``. Only for tools and tests that
+    rewrite a history; a writer adding records uses :func:`append_decisions`.
+    """
     path = decisions_path(state_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, {"schema_version": DECISIONS_SCHEMA_VERSION,
-                             "decisions": [d.to_dict() for d in decisions]})
+    with write_lock(state_dir):
+        if path.exists():
+            shutil.copyfile(path, path.with_name(path.name + ".bak"))
+        atomic_write_text(path, _header() + "".join(_line(d) for d in decisions))
     return path
+
+
+def update_decisions(
+    state_dir: Path, change: Callable[[tuple[ReviewDecision, ...]], Sequence[ReviewDecision]]
+) -> tuple[ReviewDecision, ...]:
+    """Append ``change(history)`` to the history, reading and appending under one lock hold.
+
+    For a writer whose new records depend on the current history (merging an imported CSV):
+    no other writer can add records between the read and the append. Returns what was added.
+    """
+    read_decisions(state_dir)  # migrates a version-1 file first (takes the lock itself)
+    with write_lock(state_dir):
+        path = decisions_path(state_dir)
+        history = tuple(_parse_lines(path.read_bytes(), path)[0]) if path.exists() else ()
+        new = tuple(change(history))
+        if new:
+            _append_lines(path, [_line(d) for d in new])
+    return new
 
 
 def append_decisions(state_dir: Path, new: Sequence[ReviewDecision]) -> tuple[ReviewDecision, ...]:
     """Append ``new`` to the stored history; return the whole history."""
-    history = load_decisions(state_dir) + tuple(new)
-    save_decisions(state_dir, history)
-    return history
+    update_decisions(state_dir, lambda _history: new)
+    return load_decisions(state_dir)
+
+
+@dataclass(frozen=True)
+class LogUpdate:
+    """Records read by :class:`DecisionLog`; ``reset``: the file was replaced, ``records`` is all of it."""
+
+    records: tuple[ReviewDecision, ...]
+    reset: bool = False
+
+
+class DecisionLog:
+    """One reader/appender of a folder's decisions that keeps its place in the file.
+
+    A review session appends each key press here: the cost is the lock, the bytes other
+    writers added since the last call, and one appended line, whatever the history's size.
+    Whatever other writers (another window, a ``decisions import``, a second laptop) appended
+    meanwhile comes back from :meth:`append` and :meth:`read_new`, so the session sees it.
+    """
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = Path(state_dir)
+        self.path = decisions_path(self.state_dir)
+        self._offset = 0
+        self._ident: tuple[int, int] | None = None
+        self.skipped = 0
+        self.warnings: tuple[str, ...] = ()
+
+    def read_all(self, *, complete: bool = False) -> tuple[ReviewDecision, ...]:
+        """The whole history (migrating a version-1 file); the log then follows the file from its end.
+
+        ``complete``: also count a last line without its newline as damaged (a one-shot reader);
+        otherwise it is left for the next read (it may be another writer's line in progress).
+        """
+        legacy = self.state_dir / LEGACY_DECISIONS_FILE
+        warnings: list[str] = []
+        old: tuple[ReviewDecision, ...] = ()
+        self.skipped = 0
+        if legacy.exists():
+            warnings, self.skipped = _migrate_legacy(self.state_dir)
+        if legacy.exists():  # could not be migrated (read-only card): read it where it is
+            try:
+                recs, bad = _read_legacy(legacy)
+            except OSError as exc:
+                raise DatasetError(f"Cannot read decisions file {legacy}: {exc.strerror or exc}") from exc
+            old, self.skipped = tuple(recs), bad
+            if bad:
+                warnings.append(_warn(legacy, bad))
+        self.warnings = tuple(warnings)
+        self._offset, self._ident = 0, None
+        return old + self.read_new(complete=complete).records
+
+    def read_new(self, *, complete: bool = False) -> LogUpdate:
+        """Records appended since the last call (everything, ``reset=True``, when the file was replaced)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            reset = self._offset > 0
+            self._offset, self._ident = 0, None
+            return LogUpdate((), reset)
+        except OSError as exc:
+            raise DatasetError(f"Cannot read decisions file {self.path}: {exc.strerror or exc}") from exc
+        ident = (st.st_dev, st.st_ino)
+        reset = self._ident is not None and (ident != self._ident or st.st_size < self._offset)
+        if reset or self._ident is None:
+            self._offset = 0
+        self._ident = ident
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._offset)
+                data = fh.read()
+        except OSError as exc:
+            raise DatasetError(f"Cannot read decisions file {self.path}: {exc.strerror or exc}") from exc
+        # A line still being written (or torn by a kill) waits for its newline, unless ``complete``.
+        end = len(data) if complete else data.rfind(b"\n") + 1
+        records, bad = _parse_lines(data[:end], self.path)
+        if bad:
+            self.skipped += bad
+            self.warnings = (*self.warnings, _warn(self.path, bad))
+        self._offset += end
+        return LogUpdate(tuple(records), reset)
+
+    def append(self, records: Sequence[ReviewDecision]) -> LogUpdate:
+        """Append ``records`` under the write lock; return what others appended since the last read.
+
+        Raises:
+            FolderBusyError: another writer held the folder for too long.
+            SidecarWriteError: the folder cannot be written.
+        """
+        try:
+            with write_lock(self.state_dir):
+                others = self.read_new()
+                _append_lines(self.path, [_line(d) for d in records])
+                st = os.stat(self.path)
+                self._ident, self._offset = (st.st_dev, st.st_ino), st.st_size
+        except OSError as exc:
+            raise SidecarWriteError(f"Cannot save the decision in {self.path}: {exc.strerror or exc}") from exc
+        return others
 
 
 # ----------------------------------------------------------------------------------------------
@@ -217,6 +520,53 @@ def merge_decisions(existing: Sequence[ReviewDecision], incoming: Iterable[Revie
 
 # ----------------------------------------------------------------------------------------------
 # matching decisions to detections, and the export merge
+
+
+def category_for_label(label: str) -> str | None:
+    """The detector category a verified label implies ("1" animal, "2" person, "3" vehicle).
+
+    None for "unknown", blank-like labels and "" (the box keeps the detector's category).
+    """
+    text = label.strip().lower()
+    if not text or text == UNKNOWN_LABEL or text in BLANK_LABELS:
+        return None
+    if text in PERSON_LABELS:
+        return "2"
+    if text in VEHICLE_LABELS:
+        return "3"
+    return "1"
+
+
+def _model_certainty(det: Detection) -> float:
+    top = det.top_label_confidence
+    return det.confidence if top is None else min(det.confidence, top)
+
+
+def attach_boxes(decisions: Iterable[ReviewDecision], predictions: Mapping[str, Prediction]) -> tuple[
+        tuple[ReviewDecision, ...], int]:
+    """Give box-less decisions (a bare CSV row) the box, frame and model label of their detection.
+
+    ``predictions``: a layer's predictions by relative path (the layer the decision was made
+    on). Returns the decisions and how many got a box. Decisions that already have a box, and
+    file-level ones, are returned unchanged.
+    """
+    out, n = [], 0
+    ids: dict[str, dict[str, Detection]] = {}
+    for d in decisions:
+        pred = predictions.get(d.file) if d.bbox is None and d.detection_id else None
+        if pred is not None:
+            by_id = ids.get(d.file)
+            if by_id is None:
+                by_id = ids[d.file] = {detection_id(d.file, det): det for det in pred.detections}
+            det = by_id.get(d.detection_id)
+            if det is not None:
+                d = replace(d, bbox=det.bbox, frame=det.frame, model_label=d.model_label or det.top_label
+                            or det.category_name, confidence=d.confidence if d.confidence is not None
+                            else round(_model_certainty(det), 4))
+                n += 1
+        out.append(d)
+    return tuple(out), n
+
 
 
 def match_file(
@@ -280,6 +630,41 @@ def apply_decisions(bundle: ExportBundle, decisions: Iterable[ReviewDecision]) -
     return replace(bundle, items=items)
 
 
+def _verified_detection(det: Detection, d: ReviewDecision) -> Detection:
+    """``det`` as the person verified it: their label, and the category that label implies."""
+    label = UNKNOWN_LABEL if d.decision == "unknown" else d.label
+    if label and (d.decision != "accept" or label != det.top_label):
+        det = replace(det, classifications=(Classification(label, 1.0),))
+    cat = category_for_label(label)
+    if cat is not None and cat != det.category:
+        det = replace(det, category=cat)
+    if cat is not None and label.strip().lower() == DETECTION_CATEGORIES[cat]:
+        det = replace(det, classifications=())  # "animal"/"person"/"vehicle": the category says it all
+    return det
+
+
+def _missed(pred: Prediction, matched: Mapping[int, ReviewDecision],
+            decisions: Sequence[ReviewDecision]) -> list[ReviewDecision]:
+    """Positive decisions whose animal the current model missed (no box of ``pred`` overlaps theirs).
+
+    A decision whose box overlaps a current box (IoU >= 0.5, same frame) is not missed, even
+    when a later decision on that box took precedence: the animal is there once. Of several
+    old decisions on one animal (from several earlier models), the newest is kept.
+    """
+    taken = {id(d) for d in matched.values()}
+    frames = set(pred.frames_processed)
+    out: list[ReviewDecision] = []
+    for d in reversed(decisions):  # newest first
+        if (d.decision not in POSITIVE_KINDS or not d.detection_id or d.bbox is None or id(d) in taken
+                or (d.frame is not None and frames and d.frame not in frames)):
+            continue
+        boxes = [det.bbox for det in pred.detections if det.frame == d.frame]
+        boxes += [o.bbox for o in out if o.frame == d.frame and o.bbox is not None]
+        if all(d.bbox.iou(b) < MATCH_IOU for b in boxes):
+            out.append(d)
+    return out[::-1]
+
+
 def _apply_item(item: ExportItem, decisions: Sequence[ReviewDecision]) -> ExportItem:
     pred = item.prediction
     if not decisions or pred.failed:
@@ -296,11 +681,15 @@ def _apply_item(item: ExportItem, decisions: Sequence[ReviewDecision]) -> Export
         if d is not None and d.decision == "reject":
             continue
         if d is not None:
-            label = UNKNOWN_LABEL if d.decision == "unknown" else d.label
-            if label and (d.decision != "accept" or label != det.top_label):
-                det = replace(det, classifications=(Classification(label, 1.0),))
+            det = _verified_detection(det, d)
         dets.append(det)
         out_ids.append(ids[i])
         verified.append(d is not None or item.is_verified(i))
+    for d in _missed(pred, matched, decisions):
+        assert d.bbox is not None
+        base = Detection(category_for_label(d.model_label) or "1", 1.0, d.bbox, frame=d.frame)
+        dets.append(_verified_detection(base, d))
+        out_ids.append(d.detection_id)
+        verified.append(True)
     return replace(item, prediction=replace(pred, detections=tuple(dets)), detection_ids=tuple(out_ids),
                    verified=tuple(verified))

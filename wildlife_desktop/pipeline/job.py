@@ -9,6 +9,7 @@ the GIL).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -19,16 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import ImageReadError, ModelLoadError, WildlifeError
+from ..core.locks import run_lock
 from ..core.paths import AppPaths
 from ..core.progress import Cancelled, CancelToken, Progress, RateMeter
 from ..core.records import MediaFile, Prediction
-from ..formats.decisions import load_decisions
+from ..formats.decisions import read_decisions
 from ..runtime.session import default_intra_threads
 from ..runtime.store import ModelStore
 from .images import DecodedImage, load_image
 from .journal import LayerInfo, Workspace, current_entries
 from .predict import PredictOptions, failed, predict_image, predict_video
-from .results import build_bundle, count_files, write_sidecars
+from .results import count_files, write_layer_sidecars
 from .scan import scan_folder
 
 logger = logging.getLogger(__name__)
@@ -142,7 +144,18 @@ def _decode(path: Path, target: int) -> DecodedImage | ImageReadError:
 def run_job(
     config: JobConfig, *, paths: AppPaths | None = None, cancel: CancelToken | None = None
 ) -> Iterator[JobEvent]:
-    """Process ``config.folder``; resumable, cancellable. See the module docstring."""
+    """Process ``config.folder``; resumable, cancellable. See the module docstring.
+
+    Raises:
+        FolderBusyError: the folder is already being processed (another process or window
+            holds its run lock, ``core.locks``); nothing was changed.
+    """
+    with contextlib.ExitStack() as held:  # the run lock, until the run ends or is abandoned
+        yield from _run_job(config, paths, cancel, held)
+
+
+def _run_job(config: JobConfig, paths: AppPaths | None, cancel: CancelToken | None,
+             held: contextlib.ExitStack) -> Iterator[JobEvent]:
     paths = paths or AppPaths.default()
     cancel = cancel or CancelToken()
     t0 = time.monotonic()
@@ -150,6 +163,7 @@ def run_job(
     layer = _layer_for(config, store)
     ws = Workspace.locate(config.folder, paths, create=True)
     assert ws is not None
+    held.enter_context(run_lock(ws.state_dir, ws.folder))
     layer_id = ws.ensure_layer(layer)
     ws.set_active(layer_id)
     scan = scan_folder(ws.folder, include_videos=config.include_videos)
@@ -163,6 +177,7 @@ def run_job(
     if ws.redirected:
         warnings.append(f"The folder is read-only; results are written to {ws.out_dir}")
     warnings.extend(f"skipped {rel}: {why}" for rel, why in scan.skipped)
+    warnings.extend((*ws.warnings, *journal.warnings, *read_decisions(ws.state_dir).warnings))
     if not scan.files:
         warnings.append(f"No images or videos found in {ws.folder}")
     thr = layer.typical_threshold if config.detection_threshold is None else config.detection_threshold
@@ -170,10 +185,9 @@ def run_job(
                      tuple(warnings), thr)
 
     def checkpoint() -> tuple[Path, ...]:
-        bundle = build_bundle(layer, done, detection_threshold=config.detection_threshold,
-                              classification_threshold=config.classification_threshold,
-                              sequence_gap_s=config.sequence_gap_s, decisions=load_decisions(ws.state_dir))
-        return write_sidecars(ws.out_dir, bundle)
+        return write_layer_sidecars(ws.out_dir, layer, done, detection_threshold=config.detection_threshold,
+                                    classification_threshold=config.classification_threshold,
+                                    sequence_gap_s=config.sequence_gap_s)
 
     cancelled = False
     sidecars: tuple[Path, ...] = ()

@@ -13,6 +13,11 @@ file's key (relative path, size, mtime) and a CRC of its payload. A process kill
 leaves a torn last line, which the reader drops: at most the file in flight is processed again.
 We append instead of rewriting (unlike every other file we write, which goes through
 ``core.atomic``) because rewriting a 1M-line journal per image would be quadratic.
+
+One damaged file never makes a folder unusable: corrupt journal lines are skipped and the
+files they held are named in :attr:`Journal.warnings` (they are processed again), and an
+unreadable ``state.json`` is rebuilt from ``layers/`` (the most recently written layer becomes
+the active one) with the damaged file kept as ``state.json.damaged``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,7 +34,7 @@ from typing import IO, Any
 
 from ..core.atomic import atomic_write_json, is_writable_dir
 from ..core.codec import prediction_from_dict, prediction_to_dict
-from ..core.errors import DatasetError
+from ..core.errors import DatasetError, WildlifeError
 from ..core.paths import AppPaths
 from ..core.records import MediaFile, Prediction
 
@@ -38,6 +44,16 @@ JOURNAL_SCHEMA_VERSION = 1
 STATE_DIRNAME = ".wildlife"
 
 FileKey = tuple[str, int, int]
+_KEY_RE = re.compile(r'"k":\["((?:[^"\\]|\\.)*)"')
+_MAX_NAMED = 10
+
+
+def _lost_files_note(names: list[str], unnamed: int) -> str:
+    shown = ", ".join(names[:_MAX_NAMED]) + (f" and {len(names) - _MAX_NAMED} more" if len(names) > _MAX_NAMED else "")
+    parts = [f"files processed again: {shown}"] if names else []
+    if unnamed:
+        parts.append(f"{unnamed} line(s) without a readable file name")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -99,13 +115,16 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fh: IO[str] | None = None
+        self.warnings: tuple[str, ...] = ()  # from the last load: what was skipped, naming the files
 
     def load(self) -> dict[str, tuple[FileKey, Prediction]]:
-        """Every file's latest entry; torn or corrupt lines are skipped (and logged)."""
+        """Every file's latest entry; torn or corrupt lines are skipped (logged, in :attr:`warnings`)."""
         out: dict[str, tuple[FileKey, Prediction]] = {}
+        self.warnings = ()
         if not self.path.exists():
             return out
         bad = 0
+        bad_names: list[str] = []
         with open(self.path, encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 try:
@@ -124,8 +143,18 @@ class Journal:
                     out[rel] = ((rel, int(size), int(mtime)), prediction_from_dict(rec["p"]))
                 except (ValueError, KeyError, TypeError):
                     bad += 1
+                    m = _KEY_RE.search(line)
+                    try:
+                        bad_names.append(json.loads(f'"{m.group(1)}"') if m else "")
+                    except ValueError:
+                        bad_names.append("")
         if bad:
-            logger.warning("%s: skipped %d torn or corrupt journal line(s)", self.path, bad)
+            lost = sorted({n for n in bad_names if n and n not in out})
+            unnamed = sum(1 for n in bad_names if not n)
+            note = _lost_files_note(lost, unnamed)
+            msg = f"{self.path}: skipped {bad} torn or corrupt journal line(s)" + (f"; {note}" if note else "")
+            logger.warning("%s", msg)
+            self.warnings = (msg,)
         return out
 
     def append(self, key: FileKey, prediction: Prediction) -> None:
@@ -164,6 +193,12 @@ class Workspace:
 
     folder: Path  # the folder the user processed (images)
     out_dir: Path  # where sidecars and .wildlife/ live: ``folder`` itself unless it is read-only
+    notes: list[str] = field(default_factory=list, compare=False, repr=False)  # see ``warnings``
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What was repaired while reading this workspace (a rebuilt ``state.json``)."""
+        return tuple(self.notes)
 
     @property
     def state_dir(self) -> Path:
@@ -181,7 +216,7 @@ class Workspace:
             raise DatasetError(f"Not a folder: {folder}")
         fallback = paths.fallback_output_dir(folder)
         for cand in (folder, fallback):
-            if (cand / STATE_DIRNAME / "state.json").exists():
+            if (cand / STATE_DIRNAME / "state.json").exists() or (cand / STATE_DIRNAME / "layers").is_dir():
                 return cls(folder, cand)
         if not create:
             return None
@@ -193,10 +228,40 @@ class Workspace:
         return ws
 
     def _state(self) -> dict[str, Any]:
+        path = self.state_dir / "state.json"
         try:
-            return json.loads((self.state_dir / "state.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DatasetError(f"Unreadable workspace state in {self.state_dir}: {exc}") from exc
+            state = json.loads(path.read_text(encoding="utf-8"))
+            active = state.get("active_layer") if isinstance(state, dict) else None
+            if not isinstance(state, dict) or not (active is None or active in self.layers()):
+                raise ValueError("not a workspace state" if not isinstance(state, dict)
+                                 else f"active layer {str(active)[:80]!r} does not exist")
+            return state
+        except (OSError, ValueError, TypeError) as exc:
+            return self._rebuild_state(path, exc)
+
+    def _rebuild_state(self, path: Path, why: Exception) -> dict[str, Any]:
+        """A state from ``layers/`` (the layer whose journal was written last is active); the damaged file is kept."""
+        def written(lid: str) -> float:
+            d = self.layer_dir(lid)
+            return max((p.stat().st_mtime for p in (d / "journal.jsonl", d / "layer.json") if p.exists()), default=0.0)
+
+        layers = self.layers()
+        state = {"schema_version": JOURNAL_SCHEMA_VERSION, "active_layer": max(layers, key=written) if layers else None}
+        kept = ""
+        try:
+            if path.exists():
+                backup = path.with_name("state.json.damaged")
+                os.replace(path, backup)
+                kept = f"; the damaged file is kept as {backup.name}"
+            atomic_write_json(path, state)
+        except (OSError, WildlifeError) as exc:  # read-only: use the rebuilt state without saving it
+            logger.info("could not save the rebuilt %s: %s", path, exc)
+        reason = why.strerror if isinstance(why, OSError) and why.strerror else str(why)
+        msg = (f"{path} was unreadable ({reason[:200]}); rebuilt from {self.state_dir / 'layers'}, "
+               f"active layer {state['active_layer']}{kept}")
+        logger.warning("%s", msg)
+        self.notes.append(msg)
+        return state
 
     @property
     def active_layer_id(self) -> str | None:

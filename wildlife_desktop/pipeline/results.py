@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
+from ..core.locks import sidecar_lock
 from ..core.paths import AppPaths
 from ..core.records import MediaFile, Prediction
 from ..formats.bundle import ExportBundle, ExportItem, ModelInfo, detection_id
 from ..formats.coco import write_coco
 from ..formats.csv_export import write_csv
-from ..formats.decisions import ReviewDecision, apply_decisions, load_decisions
+from ..formats.decisions import ReviewDecision, apply_decisions, attach_boxes, load_decisions
 from ..formats.md_batch import write_md_batch
 from .journal import STATE_DIRNAME, LayerInfo, Workspace, current_entries
 from .scan import scan_folder
@@ -160,6 +161,51 @@ def build_bundle(
     return apply_decisions(bundle, decisions) if decisions else bundle
 
 
+def write_layer_sidecars(
+    out_dir: Path,
+    layer: LayerInfo,
+    predictions: dict[str, Prediction],
+    *,
+    detection_threshold: float | None = None,
+    classification_threshold: float | None = None,
+    sequence_gap_s: float = 60.0,
+) -> tuple[Path, ...]:
+    """Merge the folder's decisions into a layer's predictions and write the sidecars.
+
+    The decisions are read under the folder's sidecar lock and the sidecars written before it
+    is released, so concurrent writers (a run's checkpoint, ``decisions import``, the window's
+    export) never leave sidecars that miss a decision stored before them.
+    """
+    state_dir = Path(out_dir) / STATE_DIRNAME
+    with sidecar_lock(state_dir):
+        bundle = build_bundle(layer, predictions, detection_threshold=detection_threshold,
+                              classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s,
+                              decisions=load_decisions(state_dir))
+        return write_sidecars(out_dir, bundle)
+
+
+def capture_boxes(folder: Path, decisions: Sequence[ReviewDecision], paths: AppPaths | None = None
+                  ) -> tuple[ReviewDecision, ...]:
+    """Give box-less decisions (a six-column CSV) the box, frame and model label of their detection.
+
+    The detection is looked up by id in the folder's active layer first, then in its other
+    layers (a decision may have been made on an older model's boxes), so the decision still
+    follows its animal after ``detect`` runs another model.
+    """
+    need = {d.file for d in decisions if d.bbox is None and d.detection_id}
+    ws = Workspace.locate(Path(folder), _paths(paths), create=False) if need else None
+    if ws is None:
+        return tuple(decisions)
+    out = tuple(decisions)
+    active = ws.active_layer_id
+    for lid in sorted(ws.layers(), key=lambda lid: lid != active):
+        if not any(d.bbox is None and d.detection_id for d in out):
+            break
+        entries = ws.journal(lid).load()
+        out, _ = attach_boxes(out, {rel: entries[rel][1] for rel in need if rel in entries})
+    return out
+
+
 def write_sidecars(out_dir: Path, bundle: ExportBundle) -> tuple[Path, ...]:
     """Write the three sidecars atomically into ``out_dir``; return their paths."""
     md, coco, csv = (Path(out_dir) / n for n in SIDECAR_NAMES)
@@ -184,7 +230,9 @@ def export_folder(
     res = load_results(folder, paths)
     if res is None:
         raise DatasetError(f"No results for {folder}: run detection or import a results file first.")
-    bundle = build_bundle(res.layer, res.predictions, detection_threshold=detection_threshold,
-                          classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s,
-                          decisions=load_decisions(res.output_dir / STATE_DIRNAME))
-    return write_sidecars(out_dir or res.output_dir, bundle)
+    state_dir = res.output_dir / STATE_DIRNAME
+    with sidecar_lock(state_dir):
+        bundle = build_bundle(res.layer, res.predictions, detection_threshold=detection_threshold,
+                              classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s,
+                              decisions=load_decisions(state_dir))
+        return write_sidecars(out_dir or res.output_dir, bundle)

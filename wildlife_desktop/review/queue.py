@@ -27,10 +27,9 @@ from typing import Final
 
 from ..core.records import Detection, Prediction
 from ..formats.bundle import SequenceInfo, detection_id
-
-_BLANK_LABELS: Final = frozenset({"blank", "empty", "none", "background", "nothing"})
-_PERSON_LABELS: Final = frozenset({"human", "person", "people", "homo sapiens", "homo_sapiens"})
-_VEHICLE_LABELS: Final = frozenset({"vehicle", "car", "truck", "motorcycle"})
+from ..formats.decisions import BLANK_LABELS as _BLANK_LABELS
+from ..formats.decisions import PERSON_LABELS as _PERSON_LABELS
+from ..formats.decisions import VEHICLE_LABELS as _VEHICLE_LABELS
 
 
 class QueueReason(str, Enum):

@@ -1,7 +1,8 @@
 """ReviewSession: the headless keyboard review the GUI's review pane drives (no Qt here).
 
 Threading contract: a session is a plain object owned by one thread (the GUI thread); every
-method is quick (one atomic rewrite of ``decisions.json`` per decision, no image I/O).
+method is quick (one appended line in ``decisions.jsonl`` per decision, under the folder's write
+lock, whatever the history's size; no image I/O).
 
 Flow: the queue (``review.queue``) is walked with a cursor. A decision (accept, reject, unknown,
 relabel, quick label, empty image) is written at once through ``formats.decisions`` (the
@@ -12,6 +13,10 @@ can be changed. Undo/redo are multi-level stacks of *steps* (one key press = one
 the history, so the file stays an audit trail. The stacks live for the session; decisions
 themselves survive restarts. Decisions made on another model's boxes re-attach by IoU (see
 ``formats.decisions.match_file``), so a re-run keeps the review's progress.
+
+Other writers: the session only ever appends its own records, so a second window, a second
+laptop or a ``decisions import`` made meanwhile is never erased. Their records come into the
+session with each decision it saves, and with :meth:`ReviewSession.reload`.
 
 Pace: the median interval between the reviewer's last 50 decisions (pauses over 5 minutes are
 ignored) times the remaining count gives the ETA.
@@ -32,11 +37,10 @@ from ..formats.bundle import SequenceInfo, detection_id
 from ..formats.decisions import (
     UNKNOWN_LABEL,
     DecisionKey,
+    DecisionLog,
+    LogUpdate,
     ReviewDecision,
-    latest_decisions,
-    load_decisions,
     match_file,
-    save_decisions,
 )
 from .actions import ReviewAction
 from .labels import default_quick_labels, label_list, search_labels
@@ -91,8 +95,11 @@ class ReviewSession:
         self._preds = dict(predictions)
         self._seqs = dict(sequences or {})
         self._now, self._clock = now, clock
-        self._history = list(load_decisions(self.state_dir))
-        self._latest = latest_decisions(self._history)
+        self._log = DecisionLog(self.state_dir)
+        self._history = list(self._log.read_all())
+        self._latest: dict[DecisionKey, ReviewDecision] = {}
+        self._by_file: dict[str, dict[DecisionKey, ReviewDecision]] = {}
+        self._index(self._history)
         self._status: dict[str, tuple[dict[int, ReviewDecision], ReviewDecision | None]] = {}
         self._all = build_queue(self._preds, sequences=self._seqs, thresholds=thresholds)
         self._refresh_all()
@@ -194,6 +201,22 @@ class ReviewSession:
 
     def history(self) -> tuple[ReviewDecision, ...]:
         return tuple(self._history)
+
+    def reviewed_files(self) -> set[str]:
+        """Files with an effective decision (a set built from the latest-per-detection view)."""
+        return {key[0] for key in self._latest}
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Why some stored records were skipped (damaged lines), one sentence each."""
+        return self._log.warnings
+
+    def reload(self) -> int:
+        """Take in the decisions other writers appended since the last save; return how many.
+
+        The cursor stays on the current crop; undo/redo keep their steps.
+        """
+        return self._take(self._log.read_new())
 
     def search_labels(self, text: str, limit: int = 20) -> tuple[str, ...]:
         """Type-ahead over all labels (see :func:`review.labels.search_labels`)."""
@@ -339,28 +362,44 @@ class ReviewSession:
         return True
 
     def _write(self, records: Sequence[ReviewDecision]) -> None:
-        self._history.extend(records)
-        save_decisions(self.state_dir, self._history)  # atomic; nothing is ever held unsaved
+        # Appended at once under the folder lock (nothing is ever held unsaved); what other
+        # writers appended since the last save comes back and is taken in first.
+        self._take(self._log.append(records), tuple(records))
+
+    def _take(self, update: LogUpdate, mine: tuple[ReviewDecision, ...] = ()) -> int:
+        """Add records from the file (others') and ``mine`` to the history and the latest view."""
+        if update.reset:  # the file was replaced (compacted by another writer): start over from it
+            self._history = [*update.records, *mine]
+            self._latest, self._by_file = {}, {}
+            self._index(self._history)
+            self._refresh_all()
+            return len(update.records)
+        new = (*update.records, *mine)
+        self._history.extend(new)
+        self._index(new)
+        for rel in {r.file for r in new}:
+            self._refresh(rel)
+        return len(update.records)
+
+    def _index(self, records: Sequence[ReviewDecision]) -> None:
+        """Latest-wins views (all, and per file), in history order, as ``latest_decisions`` makes them."""
         for r in records:
             self._latest.pop(r.key, None)
+            per = self._by_file.setdefault(r.file, {})
+            per.pop(r.key, None)
             if r.decision != "clear":
                 self._latest[r.key] = r
-        for rel in {r.file for r in records}:
-            self._refresh(rel)
+                per[r.key] = r
 
     def _refresh_all(self) -> None:
-        per_file: dict[str, list[ReviewDecision]] = {}
-        for d in self._latest.values():
-            per_file.setdefault(d.file, []).append(d)
         for rel in {it.file for it in self._all}:
-            self._refresh(rel, per_file.get(rel, []))
+            self._refresh(rel)
 
-    def _refresh(self, rel: str, mine: list[ReviewDecision] | None = None) -> None:
+    def _refresh(self, rel: str) -> None:
         pred = self._preds.get(rel)
         if pred is None:
             return
-        if mine is None:
-            mine = [d for d in self._latest.values() if d.file == rel]
+        mine = list(self._by_file.get(rel, {}).values())
         ids = [detection_id(rel, d) for d in pred.detections]
         matched, empty = match_file(pred, ids, mine)
         self._status[rel] = (matched, self._latest.get((rel, "")) if empty else None)
