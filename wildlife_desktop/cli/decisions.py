@@ -35,7 +35,9 @@ def cmd_decisions(args: argparse.Namespace, paths: AppPaths) -> int:
         else:
             print(f"Wrote {n} decision(s) to {args.file}")
         return 0
-    merged = merge_decisions(history, read_decisions_csv(Path(args.file), default_reviewer=args.reviewer or ""))
+    incoming = read_decisions_csv(Path(args.file), default_reviewer=args.reviewer or "")
+    _refuse_unknown(incoming, history, Path(args.folder), paths, Path(args.file).name)
+    merged = merge_decisions(history, incoming)
     save_decisions(ws.state_dir, merged.decisions)
     export_folder(Path(args.folder), paths=paths)
     conflicts = [{"file": c.kept.file, "detection_id": c.kept.detection_id,
@@ -52,9 +54,50 @@ def cmd_decisions(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
+def _refuse_unknown(incoming: Any, history: Any, folder: Path, paths: AppPaths, name: str) -> None:
+    """Refuse decisions on files or detections the folder's results do not have.
+
+    A decision on a detection id the active layer lacks is kept only when it carries its box, or
+    the folder's own decisions know that id (both re-attach to the same animal found by another
+    model); otherwise it could never apply.
+
+    Raises:
+        DatasetError: naming how many rows and the first of them.
+    """
+    from ..core.errors import DatasetError
+    from ..formats.bundle import detection_id
+    from ..pipeline.results import load_results
+
+    res = load_results(folder, paths)
+    preds = res.predictions if res is not None else {}
+    known = {d.key for d in history}
+    ids: dict[str, set[str]] = {}
+    bad = []
+    for d in incoming:
+        pred = preds.get(d.file)
+        if pred is None:
+            bad.append(d)
+        elif d.detection_id and d.bbox is None and d.key not in known:
+            if d.file not in ids:
+                ids[d.file] = {detection_id(d.file, det) for det in pred.detections}
+            if d.detection_id not in ids[d.file]:
+                bad.append(d)
+    if bad:
+        first = bad[0]
+        raise DatasetError(
+            f"{name}: {len(bad)} decision(s) name files or detections this folder's results do not have "
+            f"(first: {first.file[:200]} {first.detection_id or '(image)'}); nothing was imported.")
+
+
 def _thresholds(history: Any, target: float, *, json_out: bool) -> int:
     """Per class: the model's precision above each confidence, from the decisions, and the suggestion."""
+    import math
+
     from ..review.calibration import DISPLAY_STEPS, precision_by_class, strictest_threshold, suggest_thresholds
+
+    # A NaN or infinite confidence (an old or hand-edited decisions file) would make a class's
+    # support empty at its own threshold: such decisions say nothing about precision.
+    history = [d for d in history if d.confidence is None or math.isfinite(d.confidence)]
 
     curves = precision_by_class(history, DISPLAY_STEPS)
     suggested = suggest_thresholds(history, target)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -29,6 +31,10 @@ OPTIONAL_COLUMNS: Final[tuple[str, ...]] = ("frame", "x_min", "y_min", "width", 
                                             "confidence")
 DECISION_CSV_COLUMNS: Final[tuple[str, ...]] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 _NUMERIC_COLUMNS: Final = frozenset({"frame", "x_min", "y_min", "width", "height", "confidence"})
+#: Longest text accepted in a cell (a path; labels, names and ids are much shorter in practice).
+MAX_CELL_CHARS: Final = {"file": 4096, "detection_id": 64, "label": 200, "reviewer": 200, "model_label": 200,
+                         "time": 64}
+MAX_FRAME: Final = 100_000_000
 
 
 def decision_rows(decisions: Iterable[ReviewDecision]) -> list[dict[str, str]]:
@@ -74,12 +80,16 @@ def read_decisions_csv(path: Path | str, *, default_reviewer: str = "") -> tuple
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"Cannot read decisions file {path}: {exc}") from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
-    if missing:
-        raise DatasetError(f"{Path(path).name}: missing column(s) {', '.join(missing)}.")
     out = []
-    for line, row in enumerate(reader, start=2):
-        out.append(_parse_row(row, line, default_reviewer))
+    try:
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise DatasetError(f"{Path(path).name}: missing column(s) {', '.join(missing)}.")
+        for row in reader:
+            out.append(_parse_row(row, reader.line_num, default_reviewer))
+    except csv.Error as exc:  # a field over csv's 131,072-character limit, a stray quote...
+        where = reader.line_num + 1  # the line after the last one read whole
+        raise DatasetError(f"{Path(path).name}: line {where}: not a readable CSV row ({exc}).") from None
     return tuple(out)
 
 
@@ -96,16 +106,38 @@ def _parse_row(row: dict[str, str | None], line: int, default_reviewer: str) -> 
         raise DatasetError(f"line {line}: a {kind} decision needs a detection_id.")
     if kind == "relabel" and not cell("label"):
         raise DatasetError(f"line {line}: a relabel decision needs a label.")
+    for name, limit in MAX_CELL_CHARS.items():
+        if len(cell(name)) > limit:
+            raise DatasetError(f"line {line}: {name} is longer than {limit} characters.")
+    if cell("detection_id") and any(ch.isspace() for ch in cell("detection_id")):
+        raise DatasetError(f"line {line}: {cell('detection_id')!r} is not a detection id.")
+    if cell("time"):
+        try:
+            datetime.fromisoformat(cell("time").replace("Z", "+00:00"))
+        except ValueError:
+            raise DatasetError(f"line {line}: time {cell('time')!r} is not an ISO 8601 date-time "
+                               "(e.g. 2026-01-31T14:05:00+00:00).") from None
     try:
         box = [cell(c) for c in ("x_min", "y_min", "width", "height")]
-        bbox = BBox(*(float(v) for v in box)) if all(box) else None
+        bbox = BBox(*(_unit(v, c, 0.01) for v, c in zip(box, ("x_min", "y_min", "width", "height"), strict=True))
+                    ) if all(box) else None
         frame = int(cell("frame")) if cell("frame") else None
-        conf = float(cell("confidence")) if cell("confidence") else None
+        if frame is not None and not 0 <= frame <= MAX_FRAME:
+            raise ValueError(f"frame {frame} is out of range")
+        conf = _unit(cell("confidence"), "confidence") if cell("confidence") else None
     except ValueError as exc:
-        raise DatasetError(f"line {line}: {exc}") from exc
+        raise DatasetError(f"line {line}: {str(exc)[:200]}") from None
     return ReviewDecision(
         file=cell("file").replace("\\", "/"), detection_id="" if kind == "empty" else cell("detection_id"),
         decision=kind,  # type: ignore[arg-type]
         label=cell("label"), reviewer=cell("reviewer") or default_reviewer, time=cell("time"), bbox=bbox,
         frame=frame, model_label=cell("model_label"), confidence=conf,
     )
+
+
+def _unit(text: str, name: str, slack: float = 0.0) -> float:
+    """A number from 0 to 1 (a confidence, or a normalised coordinate with ``slack``); NaN and inf refused."""
+    value = float(text)
+    if not math.isfinite(value) or not -slack <= value <= 1.0 + slack:
+        raise ValueError(f"{name} must be a number from 0 to 1, not {text[:40]!r}")
+    return value
