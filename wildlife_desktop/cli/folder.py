@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..core.errors import WildlifeError
 from ..core.paths import AppPaths
 from ..core.progress import CancelToken
 from .output import clear_line, emit, progress_line
@@ -30,6 +31,17 @@ def cmd_scan(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
+def _default_detector(paths: AppPaths) -> str:
+    from ..runtime.store import ModelStore
+
+    model_id = ModelStore(paths).default_id("detection")
+    if model_id is None:
+        raise WildlifeError("No detector is installed. Install the real models with: "
+                            "wildlife-desktop models install recommended")
+    print(f"Detector: {model_id} (the default; choose another with --detector)", file=sys.stderr)
+    return model_id
+
+
 def cmd_detect(args: argparse.Namespace, paths: AppPaths) -> int:
     from ..pipeline.job import (
         RANDOM_WEIGHTS_WARNING,
@@ -41,8 +53,9 @@ def cmd_detect(args: argparse.Namespace, paths: AppPaths) -> int:
     )
     from ..pipeline.results import export_folder
 
+    detector_id = args.detector or _default_detector(paths)
     config = JobConfig(
-        folder=Path(args.folder), detector_id=args.detector, classifier_id=args.classifier,
+        folder=Path(args.folder), detector_id=detector_id, classifier_id=args.classifier,
         conf_floor=args.conf_floor, detection_threshold=args.threshold,
         classification_threshold=args.classification_threshold,
         video_every_s=1.0 / args.video_fps if args.video_fps else args.video_every,
@@ -143,7 +156,8 @@ def add_parsers(sub: Any) -> None:
 
     d = sub.add_parser("detect", help="run a detector (and classifier) on a folder; resumes where it stopped")
     d.add_argument("folder")
-    d.add_argument("--detector", required=True, help="installed detector id (see: models list)")
+    d.add_argument("--detector", help="installed detector id (see: models list); default: the default detector "
+                                      "(models install recommended sets it; models default changes it)")
     d.add_argument("--classifier", help="installed classifier id")
     d.add_argument("--threshold", type=float, help="detection threshold for COCO/CSV (default: the model's)")
     d.add_argument("--classification-threshold", type=float)

@@ -36,6 +36,13 @@ INSTALLERS: dict[str, Installer] = {
         "zamba's YOLOX-tiny animal detector, MIT, converted to ONNX without torch. --from a zamba wheel, the .pth "
         "or a folder holding either; without --from, downloads zamba 2.7.2 with pip",
         "wildlife_desktop.training.packs.mdlite:install_mdlite"),
+    "recommended": Installer(
+        "the recommended real models",
+        "MegadetectorLite (animals), NanoDet COCO (people, vehicles), MobileNetV2 ImageNet "
+        "(fine-tuning base) and the composite default detector. --from a folder laid out like "
+        "shared/models/real/ (it may hold the zamba wheel); without --from, ../shared/models/real beside the "
+        "checkout and the zamba wheel from the package index",
+        "wildlife_desktop.training.packs.recommended:install_recommended"),
 }
 
 
@@ -53,6 +60,25 @@ def _install(args: argparse.Namespace, store: Any) -> int:
           f"{m.typical_threshold}, sha256 {m.sha256[:12]}…)")
     if int8.get("decision"):
         print(f"int8: {int8['decision']}")
+    return 0
+
+
+def _default(args: argparse.Namespace, store: Any) -> int:
+    from ..runtime.defaults import save_defaults
+
+    changes = {}
+    for key, model_id, task in (("detector", args.detector, "detection"), ("classifier", args.classifier,
+                                                                          "classification")):
+        if model_id:
+            m, _ = store.get(model_id)
+            if m.task != task:
+                raise WildlifeError(f"{model_id} is a {m.task} model, not a {task} model")
+            changes[key] = model_id
+    if changes:
+        save_defaults(store.root, **changes)
+    det, cls = store.default_id("detection"), store.default_id("classification")
+    print(f"Default detector: {det or 'none installed'}")
+    print(f"Default classifier: {cls or 'none (detect adds species labels only with --classifier)'}")
     return 0
 
 
@@ -108,6 +134,8 @@ def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
         return int(importlib.import_module("wildlife_desktop.training.packs.cli_build").run_build(args, paths))
     if args.models_cmd == "install":
         return _install(args, store)
+    if args.models_cmd == "default":
+        return _default(args, store)
     if args.models_cmd == "remove":
         store.remove(args.id)
         print(f"Removed {args.id}")
@@ -136,6 +164,9 @@ def add_parsers(sub: Any) -> None:
     mn.add_argument("name", choices=sorted(INSTALLERS))
     mn.add_argument("--from", dest="from_path", metavar="PATH",
                     help="local file or folder to install from (no download)")
+    md = msub.add_parser("default", help="show or set the models used when none is named")
+    md.add_argument("--detector", help="detector id used by detect and Run AI by default")
+    md.add_argument("--classifier", help="classifier id used by default")
     mb = msub.add_parser("build", help="convert official weights (file or catalogue id) into a pack; needs torch")
     mb.add_argument("source", help="downloaded official weights file, or a catalogue id (e.g. mdv5a)")
     mb.add_argument("--id", help="catalogue id, when the file name is not the official one")

@@ -19,19 +19,6 @@ from ..core.paths import AppPaths
 logger = logging.getLogger(__name__)
 
 SCREENSHOT_TIMEOUT_S = 60.0
-DEMO_JSON = "md_v5a_reference_output.json"
-
-
-def demo_folder() -> Path | None:
-    """``../shared/samples/lila_test_images`` next to the checkout (or the cwd), if present."""
-    here = Path(__file__).resolve().parents[2]  # the checkout holding wildlife_desktop/
-    for base in (Path.cwd(), here):
-        cand = base.parent / "shared" / "samples" / "lila_test_images"
-        if (cand / DEMO_JSON).is_file():
-            return cand
-    return None
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="wildlife-desktop gui")
     p.add_argument("folder", nargs="?")
@@ -73,10 +60,12 @@ def main(argv: list[str] | None = None) -> int:
 
     folder = Path(args.folder).resolve() if args.folder else None
     import_json = None
-    if folder is None:
-        folder = demo_folder()
-        if folder is not None:
-            import_json = folder / DEMO_JSON
+    if folder is None:  # the demo: a copy of the sample images in the app's data folder, never the original
+        from ..pipeline.demo import prepare_demo
+
+        demo = prepare_demo(paths)
+        if demo is not None:
+            folder, import_json = demo.folder, demo.import_json
     if folder is not None:
         win.open_folder(folder, import_json=import_json)
 

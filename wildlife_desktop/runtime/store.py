@@ -143,6 +143,20 @@ class ModelStore:
             )
         return m, path
 
+    def default_id(self, task: str = "detection") -> str | None:
+        """The model used when none is named (:mod:`.defaults`).
+
+        For ``detection``: the stored default, else the first installed detector with real weights,
+        else any detector, else ``None``. For ``classification``: only a classifier the user chose
+        (species labels are never added unasked; an ImageNet feature extractor is no species model).
+        """
+        from .defaults import choose, load_defaults
+
+        stored = load_defaults(self.root)
+        if task == "classification":
+            return choose(self.list(), stored.classifier, task) if stored.classifier else None
+        return choose(self.list(), stored.detector, task)
+
     def open_detector(self, model_id: str, *, intra_threads: int | None = None) -> Detector:
         """Verify the pack's sha256, then load it as a :class:`Detector`.
 
