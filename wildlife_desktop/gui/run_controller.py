@@ -58,11 +58,12 @@ class RunController(QObject):
         try:
             from ..runtime.store import ModelStore
 
-            models = ModelStore(self.paths).list()
+            store = ModelStore(self.paths)
+            models, default = store.list(), store.default_id("detection")
         except Exception as exc:  # noqa: BLE001 - a broken store must not stop the window
             logger.warning("cannot list models: %s", exc)
-            models = []
-        self.run_panel.set_models(models)
+            models, default = [], None
+        self.run_panel.set_models(models, default_detector=default)
         self.update_banner()
 
     def import_model_pack(self, pack: Path) -> None:

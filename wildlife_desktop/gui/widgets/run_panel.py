@@ -114,8 +114,12 @@ class RunPanelWidget(QWidget):
         self.set_running(False)
 
     # ---- public ------------------------------------------------------------------------
-    def set_models(self, models: list[Any]) -> None:
-        """Installed ``ModelManifest`` list (detectors and classifiers)."""
+    def set_models(self, models: list[Any], default_detector: str | None = None) -> None:
+        """Installed ``ModelManifest`` list (detectors and classifiers); the default detector is selected.
+
+        The current choice is kept when the list is refreshed and the model is still installed.
+        """
+        keep = self.detector_combo.currentData()
         self._models = list(models)
         dets = [m for m in models if m.task == "detection"]
         clss = [m for m in models if m.task == "classification"]
@@ -124,6 +128,11 @@ class RunPanelWidget(QWidget):
         for m in dets:
             suffix = self.tr("  (random weights)") if m.random_weights else ""
             self.detector_combo.addItem(f"{m.name} {m.version}{suffix}", m.id)
+        for wanted in (keep, default_detector):
+            i = self.detector_combo.findData(wanted) if wanted else -1
+            if i >= 0:
+                self.detector_combo.setCurrentIndex(i)
+                break
         self.detector_combo.blockSignals(False)
         self.classifier_combo.clear()
         self.classifier_combo.addItem(self.tr("None (detector only)"), None)
