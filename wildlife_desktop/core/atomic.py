@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -100,6 +101,38 @@ def atomic_write_json_streamed(path: Path, head: dict[str, Any], lists: dict[str
             fh.write("\n]")
             first = False
         fh.write("\n}\n")
+
+
+#: The temp files :func:`_atomic_file` makes: ``.<name>.<8 random characters>.tmp``.
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+def remove_stale_temps(folder: Path, names: Iterable[str] | None = None) -> list[Path]:
+    """Delete the temp files a killed process left in ``folder`` by our atomic writes.
+
+    A ``kill -9`` (or power cut) during a write leaves ``.recognitions.json.k3j9x2ab.tmp`` behind
+    (tens of MB for a large folder). Only names matching our temp pattern are touched, and with
+    ``names`` only those of these destination files. The caller must hold the lock under which
+    those files are written, so no live write loses its temp file.
+
+    Returns:
+        The files removed (files that vanish meanwhile or cannot be removed are skipped).
+    """
+    wanted = None if names is None else set(names)
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_NAME.match(entry.name)
+        if m is None or (wanted is not None and m["name"] not in wanted):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
 
 
 def atomic_write_text(path: Path, text: str) -> None:

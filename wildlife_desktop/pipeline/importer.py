@@ -16,6 +16,7 @@ from ..formats.decisions import load_decisions
 from ..formats.md_batch import info_text, parse_json, read_md_batch
 from ..formats.pytorch_wildlife import read_pytorch_wildlife_json
 from .exif import read_meta
+from .housekeeping import remove_leftovers
 from .journal import LayerInfo, Workspace, current_entries
 from .results import FolderResults, build_bundle, load_results, write_sidecars
 from .scan import scan_folder
@@ -130,6 +131,7 @@ def import_results(
     )
     ws = Workspace.locate(Path(folder), paths, create=True)
     assert ws is not None
+    remove_leftovers(ws)  # temp files of an import or run that was killed mid-write
     layer_id = ws.ensure_layer(layer)
     journal = ws.journal(layer_id)
     have = current_entries(journal.load(), scan.files)

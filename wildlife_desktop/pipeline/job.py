@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import ImageReadError, ModelLoadError, WildlifeError
+from ..core.errors import ImageReadError, ModelLoadError, SidecarWriteError, WildlifeError
 from ..core.locks import run_lock
 from ..core.paths import AppPaths
 from ..core.progress import Cancelled, CancelToken, Progress, RateMeter
@@ -27,6 +27,7 @@ from ..core.records import MediaFile, Prediction
 from ..formats.decisions import read_decisions
 from ..runtime.session import default_intra_threads
 from ..runtime.store import ModelStore
+from .housekeeping import remove_leftovers
 from .images import DecodedImage, load_image
 from .journal import LayerInfo, Workspace, current_entries
 from .predict import PredictOptions, failed, predict_image, predict_video
@@ -139,6 +140,16 @@ def _decode(path: Path, target: int) -> DecodedImage | ImageReadError:
         return load_image(path, target=target)
     except ImageReadError as exc:
         return exc
+    except Exception as exc:  # noqa: BLE001 - one file's surprise is that file's failure, not the run's
+        logger.exception("unexpected error decoding %s", path)
+        return ImageReadError(f"unexpected error while decoding ({type(exc).__name__}: {exc})")
+
+
+def _disk_error(exc: OSError, where: Path, processed: int) -> SidecarWriteError:
+    """A full (or failing) disk while saving progress: what happened, and that resuming is safe."""
+    return SidecarWriteError(
+        f"Cannot save progress in {where}: {exc.strerror or exc}. Free some space on that disk, then run again: "
+        f"the {processed} file(s) processed in this run before that are kept and the run resumes after them.")
 
 
 def run_job(
@@ -164,6 +175,7 @@ def _run_job(config: JobConfig, paths: AppPaths | None, cancel: CancelToken | No
     ws = Workspace.locate(config.folder, paths, create=True)
     assert ws is not None
     held.enter_context(run_lock(ws.state_dir, ws.folder))
+    remove_leftovers(ws)  # temp files of a run that was killed mid-write
     layer_id = ws.ensure_layer(layer)
     ws.set_active(layer_id)
     scan = scan_folder(ws.folder, include_videos=config.include_videos)
@@ -192,6 +204,7 @@ def _run_job(config: JobConfig, paths: AppPaths | None, cancel: CancelToken | No
     cancelled = False
     sidecars: tuple[Path, ...] = ()
     processed = 0
+    disk_error: OSError | None = None
     try:
         if todo:
             detector = store.open_detector(config.detector_id, intra_threads=config.intra_threads)
@@ -219,8 +232,15 @@ def _run_job(config: JobConfig, paths: AppPaths | None, cancel: CancelToken | No
                     yield SidecarsWritten(sidecars)
     except Cancelled:
         cancelled = True
+    except OSError as exc:  # the journal could not be written (disk full): it holds every file before
+        disk_error = exc
     finally:
-        journal.close()
+        try:
+            journal.close()
+        except OSError as exc:
+            disk_error = disk_error or exc
+    if disk_error is not None:
+        raise _disk_error(disk_error, journal.path.parent, processed) from disk_error
     sidecars = checkpoint()
     yield SidecarsWritten(sidecars)
     n_fail, n_an, n_pe, n_ve, n_empty = count_files(done, thr)
@@ -270,6 +290,9 @@ def _iter_predict(
         except (WildlifeError, OSError) as exc:
             logger.info("failed: %s: %s", f.rel_path, exc)
             return failed(f.rel_path, f.kind, str(exc) or type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - never the end of the run: this file's failure entry
+            logger.exception("unexpected error processing %s", f.rel_path)
+            return failed(f.rel_path, f.kind, f"unexpected error ({type(exc).__name__}: {exc})")
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="predict" if whole else "decode") as pool:
         pending: deque[tuple[MediaFile, Future[Prediction] | Future[DecodedImage | ImageReadError] | None]] = deque()
