@@ -16,10 +16,10 @@ from .output import emit
 def cmd_decisions(args: argparse.Namespace, paths: AppPaths) -> int:
     """``decisions export|import FOLDER FILE.csv``: exchange review decisions; import re-writes the sidecars."""
     from ..core.errors import DatasetError
-    from ..formats.decisions import latest_decisions, load_decisions, merge_decisions, save_decisions
+    from ..formats.decisions import latest_decisions, load_decisions
     from ..formats.decisions_csv import read_decisions_csv, write_decisions_csv
     from ..pipeline.journal import Workspace
-    from ..pipeline.results import export_folder
+    from ..pipeline.results import capture_boxes, export_folder
 
     ws = Workspace.locate(Path(args.folder), paths, create=False)
     if ws is None:
@@ -36,9 +36,9 @@ def cmd_decisions(args: argparse.Namespace, paths: AppPaths) -> int:
             print(f"Wrote {n} decision(s) to {args.file}")
         return 0
     incoming = read_decisions_csv(Path(args.file), default_reviewer=args.reviewer or "")
+    incoming = capture_boxes(Path(args.folder), incoming, paths)  # six-column rows: the box they were made on
     _refuse_unknown(incoming, history, Path(args.folder), paths, Path(args.file).name)
-    merged = merge_decisions(history, incoming)
-    save_decisions(ws.state_dir, merged.decisions)
+    merged = _merge_locked(ws.state_dir, incoming)
     export_folder(Path(args.folder), paths=paths)
     conflicts = [{"file": c.kept.file, "detection_id": c.kept.detection_id,
                   "kept": [c.kept.decision, c.kept.label, c.kept.reviewer, c.kept.time],
@@ -87,6 +87,23 @@ def _refuse_unknown(incoming: Any, history: Any, folder: Path, paths: AppPaths, 
         raise DatasetError(
             f"{name}: {len(bad)} decision(s) name files or detections this folder's results do not have "
             f"(first: {first.file[:200]} {first.detection_id or '(image)'}); nothing was imported.")
+
+
+def _merge_locked(state_dir: Path, incoming: Any) -> Any:
+    """Merge ``incoming`` into the stored history and append only what it adds, under the folder lock.
+
+    Another writer (a review window, a second import) appends too and never loses a record.
+    """
+    from ..formats.decisions import MergeResult, merge_decisions, update_decisions
+
+    result: list[MergeResult] = []
+
+    def change(history: Any) -> Any:
+        result.append(merge_decisions(history, incoming))
+        return result[-1].decisions[len(history):]
+
+    update_decisions(state_dir, change)
+    return result[-1]
 
 
 def _thresholds(history: Any, target: float, *, json_out: bool) -> int:
