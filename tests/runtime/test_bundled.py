@@ -103,3 +103,14 @@ def test_cli_models_list_registers_bundled(packs: Path, monkeypatch: pytest.Monk
     assert cli.main(["models", "list"]) == 0
     assert PACK_ID in capsys.readouterr().out
     assert cli.main(["models", "verify"]) == 0
+
+
+def test_shipped_defaults_apply_until_the_user_chooses(store: ModelStore, packs: Path) -> None:
+    from wildlife_desktop.runtime.defaults import load_defaults, save_defaults
+
+    save_defaults(packs, detector=PACK_ID)  # what the release build ships beside the packs
+    install_bundled(store, packs)
+    assert load_defaults(store.root).detector == PACK_ID
+    save_defaults(store.root, detector="users-own-choice")
+    install_bundled(store, packs)  # a later start never overrides the user's choice
+    assert load_defaults(store.root).detector == "users-own-choice"

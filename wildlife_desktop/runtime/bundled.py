@@ -11,7 +11,9 @@ Rules:
 * a pack the user installed themselves under the same id is left alone;
 * a pack registered from another location (an older install, a moved portable copy) is
   re-registered from the current one;
-* a broken bundled pack is skipped with a warning, never fatal at start.
+* a broken bundled pack is skipped with a warning, never fatal at start;
+* a ``defaults.json`` beside the packs (the release build writes the one ``models install
+  recommended`` made) becomes the user's default models while the user has chosen none.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from ..core.errors import WildlifeError
 from ..core.paths import AppPaths
+from .defaults import ModelDefaults, load_defaults, save_defaults
 from .manifest import MANIFEST_NAME, load_manifest
 from .store import IN_PLACE_LINK, ModelStore
 
@@ -100,6 +103,11 @@ def install_bundled(store: ModelStore, source: Path | None = None) -> list[str]:
             continue
         logger.info("registered bundled model pack %s from %s", m.id, pack)
         added.append(m.id)
+    shipped = load_defaults(folder)
+    if shipped != ModelDefaults() and load_defaults(store.root) == ModelDefaults():
+        with contextlib.suppress(OSError):
+            save_defaults(store.root, detector=shipped.detector, classifier=shipped.classifier,
+                          finetune_base=shipped.finetune_base)
     return added
 
 
