@@ -11,15 +11,16 @@ import re
 from pathlib import Path
 
 import jsonschema
+
+# Plain imports: a missing checker (megadetector-utils, pycocotools) makes these tests fail, never skip.
+import megadetector.data_management.integrity_check_json_db as cct
+import pycocotools.coco as coco_api
+import pycocotools.cocoeval as coco_eval
 import pytest
 
 from wildlife_desktop.formats import boxed_only, build_coco, write_coco, write_md_batch
 
 from .conftest import IMG1, IMG_EMPTY, IMG_FAILED, IMG_LOW, IMG_UNICODE, IMG_VERIFIED_EMPTY, VIDEO
-
-cct = pytest.importorskip("megadetector.data_management.integrity_check_json_db")
-coco_api = pytest.importorskip("pycocotools.coco")
-coco_eval = pytest.importorskip("pycocotools.cocoeval")
 
 
 def check(path: Path, base: Path, *, sizes: bool) -> list:
