@@ -1,7 +1,9 @@
 """Review sessions for the Verify page: open one per folder, follow its decisions, thresholds.
 
-Threading contract: GUI thread only; a session's methods are quick (one atomic JSON write per
-decision), so nothing here needs the pool.
+Threading contract: GUI thread only; a session's methods are quick (one appended line per
+decision, whatever the history's size), so nothing here needs the pool. Decisions other writers
+made meanwhile (a ``decisions import``, another window) come in with each save and whenever the
+Verify page is shown again.
 """
 
 from __future__ import annotations
@@ -37,9 +39,16 @@ class VerifyController(QObject):
         page.sig_accept_threshold_changed.connect(self.set_accept_threshold)
 
     def ensure_session(self) -> None:
-        """Open a session on the folder's results unless one is open (asks the reviewer's name once)."""
-        if self.page.session is None and self.folders.results is not None:
+        """Open a session on the folder's results unless one is open (asks the reviewer's name once).
+
+        An open session takes in what other writers appended since its last save.
+        """
+        session = self.page.session
+        if session is None and self.folders.results is not None:
             self.open_session()
+        elif session is not None and session.reload():
+            self.page.set_session(session, self.folders.folder, self.folders.sequences)
+            self._on_page_decisions_changed()
 
     def open_session(self) -> None:
         reviewer = review_settings.ask_reviewer(self._window)
@@ -50,6 +59,8 @@ class VerifyController(QObject):
             reviewer, accept=self.accept, ignore=self._ignore(), labels=review_settings.saved_labels(),
             quick_labels=review_settings.saved_quick_labels())
         self.page.set_session(session, self.folders.folder, self.folders.sequences)
+        if session is not None and session.warnings:  # damaged records were skipped: say so once
+            self.sig_status.emit(session.warnings[0])
 
     def close_session(self) -> None:
         self.page.set_session(None, self.folders.folder)
@@ -105,6 +116,8 @@ class VerifyController(QObject):
         session = self.page.session
         if session is None:
             return
-        self.folders.decisions = session.history()
-        self.sig_reviewed_changed.emit(self.folders.reviewed_files())
-        review_settings.remember_labels(d.label for d in session.decisions() if d.decision == "relabel")
+        history = session.history()
+        self.folders.decisions = history
+        self.sig_reviewed_changed.emit(session.reviewed_files())  # not a pass over the whole history
+        # the key press's own records are the newest (a sequence step shares one label)
+        review_settings.remember_labels(d.label for d in history[-20:] if d.decision == "relabel")
