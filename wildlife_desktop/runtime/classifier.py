@@ -39,6 +39,19 @@ def logits_to_probs(logits: np.ndarray) -> np.ndarray:
     return softmax(z)
 
 
+def renormalise(probs: np.ndarray) -> np.ndarray:
+    """Rows of a probabilities output scaled to sum 1 (float64).
+
+    A quantised softmax (e.g. uint8, 0..255) sums to about 255 and loses a little to rounding;
+    a float softmax already sums to 1 and is unchanged. A row of zeros stays zeros.
+    """
+    p = np.clip(np.asarray(probs, dtype=np.float64), 0.0, None)
+    if p.ndim == 1:
+        p = p[None, :]
+    total = p.sum(axis=1, keepdims=True)
+    return np.divide(p, total, out=np.zeros_like(p), where=total > 0)
+
+
 class Classifier:
     """Run one classification model pack on crops of an image.
 
@@ -88,7 +101,8 @@ class Classifier:
         """Run prepared crops (``[N, 3, S, S]``, or NHWC) through the network, in chunks; returns ``[N, C]``.
 
         The values are what the output holds: logits, or probabilities when the manifest's
-        ``output_kind`` says so.
+        ``output_kind`` says so (as the file gives them: a quantised uint8 softmax is 0..255;
+        :meth:`classify` renormalises each row to sum 1).
         """
         step = self.fixed_batch or max(1, int(batch_size))
         parts = []
@@ -121,7 +135,7 @@ class Classifier:
         m = self.manifest
         batch = crop_batch(image, boxes, self._size, spec=self.input_spec)
         out = self.logits(batch, batch_size)
-        probs = np.asarray(out, dtype=np.float64) if m.output_kind == "probabilities" else logits_to_probs(out)
+        probs = renormalise(out) if m.output_kind == "probabilities" else logits_to_probs(out)
         k = max(1, min(int(top_k), probs.shape[1]))
         order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
         return [
