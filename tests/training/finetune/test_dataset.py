@@ -17,7 +17,7 @@ from wildlife_desktop.pipeline.journal import STATE_DIRNAME, Workspace
 from wildlife_desktop.pipeline.results import load_results
 from wildlife_desktop.pipeline.video import read_frame
 from wildlife_desktop.runtime.manifest import IMAGENET_MEAN, IMAGENET_STD
-from wildlife_desktop.runtime.preprocess import crop_batch
+from wildlife_desktop.runtime.preprocess import InputSpec, crop_batch, meanstd_spec
 from wildlife_desktop.training.finetune import collect_examples
 from wildlife_desktop.training.finetune.features import crops_to_tensor, crops_u8, cut_crops
 
@@ -116,7 +116,7 @@ def test_video_decisions_use_their_frame(tmp_path: Path, paths: AppPaths, shared
     assert [(e.frame, e.is_video) for e in ds.examples] == [(30, True), (60, True)]
     crops = cut_crops(folder / "chimp.mp4", [box], 30, 48, video=True)
     want = crop_batch(read_frame(folder / "chimp.mp4", 30), [box], 48, IMAGENET_MEAN, IMAGENET_STD)
-    np.testing.assert_array_equal(crops_to_tensor(crops, IMAGENET_MEAN, IMAGENET_STD), want)
+    np.testing.assert_array_equal(crops_to_tensor(crops, meanstd_spec(IMAGENET_MEAN, IMAGENET_STD)), want)
 
 
 def test_kept_crops_normalise_bit_for_bit_like_the_classifier(verified: Path) -> None:
@@ -126,7 +126,13 @@ def test_kept_crops_normalise_bit_for_bit_like_the_classifier(verified: Path) ->
         mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
         u8 = crops_u8(img, boxes, size)
         assert u8.dtype == np.uint8 and u8.shape == (4, size, size, 3)
-        np.testing.assert_array_equal(crops_to_tensor(u8, mean, std), crop_batch(img, boxes, size, mean, std))
+        want = crop_batch(img, boxes, size, mean, std)
+        np.testing.assert_array_equal(crops_to_tensor(u8, meanstd_spec(mean, std)), want)
+        # a uint8 NHWC model (normalisation inside its graph, MobileNetV2) gets the pixels themselves
+        raw = InputSpec(layout="nhwc", normalisation="raw", dtype=np.uint8)
+        got = crops_to_tensor(u8, raw)
+        assert got.dtype == np.uint8 and got.shape == (4, size, size, 3)
+        np.testing.assert_array_equal(got, crop_batch(img, boxes, size, spec=raw))
 
 
 def test_folder_without_results_or_decisions_is_reported(tmp_path: Path, paths: AppPaths) -> None:
@@ -178,7 +184,7 @@ def test_video_crops_come_from_the_frame_the_pipeline_classifies(tmp_path: Path)
     box = BBox(0.3, 0.3, 0.1, 0.15)  # 128 x 108 px at full size, 64 x 54 px in the 640 frame
     frames = dict(iter_video_frames(path, every_s=0.1, target=640))
     want = crop_batch(frames[1], [box], 96, IMAGENET_MEAN, IMAGENET_STD)
-    got = crops_to_tensor(cut_crops(path, [box], 1, 96, video=True), IMAGENET_MEAN, IMAGENET_STD)
+    got = crops_to_tensor(cut_crops(path, [box], 1, 96, video=True), meanstd_spec(IMAGENET_MEAN, IMAGENET_STD))
     np.testing.assert_array_equal(got, want)
 
 

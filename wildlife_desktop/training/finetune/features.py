@@ -1,15 +1,18 @@
 """Crops and frozen features: the base classifier run by onnxruntime on the verified crops.
 
 Crops are cut exactly as the runtime's :class:`~wildlife_desktop.runtime.classifier.Classifier`
-cuts them (:func:`runtime.preprocess.crop_batch` with the pack's input size, mean and std) from
+cuts them (:func:`runtime.preprocess.crop_batch` with the pack's input size and
+:class:`~wildlife_desktop.runtime.preprocess.InputSpec`: layout, dtype, normalisation) from
 the image decoded as the pipeline decodes it (Pillow draft decode at a detector input scale,
 full resolution when that would make a crop smaller than the classifier input; video frames
 with :func:`pipeline.video.read_frame` at the same detector input scale, as the pipeline samples
 them), so training features match the features at inference.
 
-A crop is kept as its resized ``S x S x 3`` uint8 pixels (``crop_batch`` with mean 0 and std
-1/255, rounded), which :func:`crops_to_tensor` normalises bit-for-bit as ``crop_batch`` would:
-the validation crops are re-run through the exported (and int8) models without decoding again.
+A crop is kept as its resized ``S x S x 3`` uint8 pixels (``crop_batch`` with a raw uint8 NHWC
+spec and the pack's resize filter), which :func:`crops_to_tensor` turns into the model's input
+bit-for-bit as ``crop_batch`` would (NCHW float32 mean/std for a ResNet, the uint8 NHWC pixels
+themselves for MobileNetV2): the validation crops are re-run through the exported (and int8)
+models without decoding again.
 """
 
 from __future__ import annotations
@@ -29,11 +32,11 @@ from ...core.records import BBox
 from ...pipeline.images import load_image
 from ...pipeline.video import read_frame
 from ...runtime.manifest import ModelManifest
-from ...runtime.preprocess import crop_batch
+from ...runtime.preprocess import InputSpec, crop_batch, to_tensor
 from ...runtime.session import default_intra_threads, make_session, tensor_infos
 from ...runtime.store import ModelStore, sha256_file
 from .dataset import CropExample
-from .graph import FEATURES, FeatureTap, find_features, with_features_output
+from .graph import FeatureTap, find_features, with_features_output
 
 #: Decode scale of the crop source: the input size of the usual detectors (MDv6, MDv1000); the
 #: pipeline decodes at the detector's input scale and crops from that unless a crop would be
@@ -41,19 +44,19 @@ from .graph import FEATURES, FeatureTap, find_features, with_features_output
 DECODE_TARGET = 640
 #: Crops per onnxruntime call for a model with a dynamic batch dimension.
 BATCH = 16
-_FULL = BBox(0.0, 0.0, 1.0, 1.0)
-_IDENTITY_MEAN = (0.0, 0.0, 0.0)
-_IDENTITY_STD = (1.0 / 255.0,) * 3
+#: Manifest ``extra`` key naming the base graph's feature tensor (when it is not ``features``).
+FEATURES_KEY = "features_output"
 
 
 @dataclass(frozen=True, eq=False)
 class BaseModel:
-    """An installed classifier pack opened for fine-tuning (sha256 checked)."""
+    """An installed classifier pack opened for fine-tuning (sha256 checked), and how to feed it."""
 
     manifest: ModelManifest
     path: Path
     proto: onnx.ModelProto
     tap: FeatureTap
+    spec: InputSpec  # the manifest's input description (dtype from the file when the manifest names none)
 
 
 def open_base(store: ModelStore, model_id: str) -> BaseModel:
@@ -73,7 +76,17 @@ def open_base(store: ModelStore, model_id: str) -> BaseModel:
         proto = onnx.load(str(path))
     except Exception as exc:  # noqa: BLE001 - onnx raises several unrelated types
         raise ModelLoadError(f"Model '{model_id}': cannot read {m.file} as ONNX ({exc})") from exc
-    return BaseModel(m, path, proto, find_features(proto, model_id))
+    named = m.extra_dict().get(FEATURES_KEY)
+    tap = find_features(proto, model_id, features=named if isinstance(named, str) and named else None,
+                        output=m.output)
+    inputs = [i for i in proto.graph.input if i.name not in {t.name for t in proto.graph.initializer}]
+    elem = inputs[0].type.tensor_type.elem_type if inputs else onnx.TensorProto.FLOAT
+    onnx_dtype = {onnx.TensorProto.FLOAT16: np.float16, onnx.TensorProto.UINT8: np.uint8}.get(elem, np.float32)
+    try:
+        spec = m.input_spec(onnx_dtype)
+    except ValueError as exc:
+        raise ModelLoadError(f"Model '{model_id}': its manifest's input description does not fit ({exc})") from exc
+    return BaseModel(m, path, proto, tap, spec)
 
 
 class FeatureExtractor:
@@ -90,17 +103,22 @@ class FeatureExtractor:
         self.parallel = max(1, (os.cpu_count() or 1) // max(1, threads))
         inputs = tensor_infos(self.session.get_inputs())
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
-            raise ModelLoadError(f"Model '{base.manifest.id}': expected one NCHW image input")
+            raise ModelLoadError(f"Model '{base.manifest.id}': expected one 4-D image input")
         self.input = inputs[0]
-        self.outputs = [base.tap.logits, FEATURES if base.tap.is_output else base.tap.features]
-        fixed = self.input.fixed_hw
+        self.outputs = [base.tap.logits, base.tap.features]
+        self.spec = base.spec
+        fixed = self.input.fixed_hw_in(base.spec.layout)
         self.size = fixed[0] if fixed is not None else base.manifest.input_size
         self.fixed_batch = self.input.fixed_batch
         self.batch = self.fixed_batch or BATCH
-        self.dtype = np.float16 if "float16" in self.input.type else np.float32
+        self.dtype = base.spec.dtype
 
     def run(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``[N, 3, S, S]`` -> base logits ``[N, C]`` and features ``[N, D]`` (float32)."""
+        """Prepared crops (``[N, 3, S, S]``, or NHWC) -> base outputs ``[N, C]`` and features ``[N, D]`` (float32).
+
+        The base outputs are what the manifest's output holds (logits, or probabilities); features of
+        any shape are flattened per crop (``[N, 1280, 1, 1]`` -> ``[N, 1280]``).
+        """
         logits, feats = [], []
         for start in range(0, tensor.shape[0], self.batch):
             chunk = tensor[start : start + self.batch].astype(self.dtype, copy=False)
@@ -114,34 +132,33 @@ class FeatureExtractor:
         return np.concatenate(logits), np.concatenate(feats)
 
 
-def crops_u8(image: np.ndarray, boxes: Sequence[BBox], size: int) -> np.ndarray:
-    """Square crops of ``boxes`` resized as the classifier resizes them: ``[N, S, S, 3]`` uint8."""
-    t = crop_batch(image, boxes, size, _IDENTITY_MEAN, _IDENTITY_STD)
-    return np.ascontiguousarray(np.clip(np.rint(t), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1))
+def crops_u8(image: np.ndarray, boxes: Sequence[BBox], size: int, resize_filter: str = "area") -> np.ndarray:
+    """Square crops of ``boxes`` resized as the classifier resizes them: ``[N, S, S, 3]`` uint8 RGB."""
+    pixels = InputSpec(layout="nhwc", normalisation="raw", dtype=np.uint8, resize_filter=resize_filter)
+    return crop_batch(image, boxes, size, spec=pixels)
 
 
-def crops_to_tensor(crops: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
-    """``[N, S, S, 3]`` uint8 crops -> the classifier's normalised ``[N, 3, S, S]`` float32 input."""
-    if len(crops) == 0:
-        return np.zeros((0, 3, 0, 0), np.float32)
-    size = crops.shape[1]
-    return np.concatenate([crop_batch(c, [_FULL], size, mean, std) for c in crops])
+def crops_to_tensor(crops: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """``[N, S, S, 3]`` uint8 RGB crops -> the classifier's input as ``spec`` says (bit-for-bit ``crop_batch``)."""
+    return to_tensor(np.asarray(crops, dtype=np.uint8), spec)
 
 
-def cut_crops(path: Path, boxes: Sequence[BBox], frame: int | None, size: int, *, video: bool) -> np.ndarray:
+def cut_crops(
+    path: Path, boxes: Sequence[BBox], frame: int | None, size: int, *, video: bool, resize_filter: str = "area"
+) -> np.ndarray:
     """Decode ``path`` (or its video ``frame``) like the pipeline and cut the crops of ``boxes``.
 
     Raises:
         ImageReadError: the file cannot be decoded.
     """
     if video:
-        return crops_u8(read_frame(path, frame or 0, target=DECODE_TARGET), boxes, size)
+        return crops_u8(read_frame(path, frame or 0, target=DECODE_TARGET), boxes, size, resize_filter)
     img = load_image(path, target=DECODE_TARGET)
     if img.scale < 1.0:
         h, w = img.array.shape[:2]
         if any(max(b.w * w, b.h * h) < size for b in boxes):
             img = load_image(path)
-    return crops_u8(img.array, boxes, size)
+    return crops_u8(img.array, boxes, size, resize_filter)
 
 
 @dataclass
@@ -159,8 +176,6 @@ class FeatureSet:
 def extract_features(
     examples: Sequence[CropExample],
     extractor: FeatureExtractor,
-    mean: Sequence[float],
-    std: Sequence[float],
     *,
     flip: set[int] | frozenset[int] = frozenset(),
     keep_crops: set[int] | frozenset[int] = frozenset(),
@@ -190,7 +205,8 @@ def extract_features(
     def prepare(key: tuple[str, str, int | None], idx: list[int]) -> np.ndarray | ImageReadError:
         e = examples[idx[0]]
         try:
-            return cut_crops(e.path, [examples[i].bbox for i in idx], key[2], size, video=e.is_video)
+            return cut_crops(e.path, [examples[i].bbox for i in idx], key[2], size, video=e.is_video,
+                             resize_filter=extractor.spec.resize_filter)
         except ImageReadError as exc:
             return exc
         except OSError as exc:
@@ -198,7 +214,7 @@ def extract_features(
 
     def submit() -> None:
         tags = [(i, flipped) for i, flipped, _ in pending]
-        tensor = crops_to_tensor(np.stack([c for _, _, c in pending]), mean, std)
+        tensor = crops_to_tensor(np.stack([c for _, _, c in pending]), extractor.spec)
         pending.clear()
         inflight.append((tags, infer_pool.submit(extractor.run, tensor)))
 

@@ -1,12 +1,13 @@
 """ONNX graph surgery for fine-tuning: find (or expose) a classifier's ``features``, swap its head.
 
-* :func:`find_features` names the feature tensor: the graph output ``features`` when the model
-  has one (the Pytorch-Wildlife-style twins do), else the input of the final Gemm/MatMul that
-  feeds the logits (through Add/Softmax/Reshape-like nodes).
+* :func:`find_features` names the feature tensor: the tensor the pack's manifest names
+  (``extra["features_output"]``, e.g. MobileNetV2's pooled ``[N, 1280, 1, 1]``), else the graph
+  output ``features`` when the model has one (the Pytorch-Wildlife-style twins do), else the input
+  of the final Gemm/MatMul that feeds the logits (through Add/Softmax/Reshape-like nodes).
 * :func:`with_features_output` adds that tensor as an output (for feature extraction).
-* :func:`replace_head` keeps the graph up to the features and adds a new Gemm: outputs
-  ``logits`` (first, what the runtime's Classifier reads) then ``features`` (so a fine-tuned
-  model can itself be fine-tuned again).
+* :func:`replace_head` keeps the graph up to the features, flattens them to ``[N, D]`` and adds
+  a new Gemm: outputs ``logits`` (first, what the runtime's Classifier reads) then ``features``
+  (so a fine-tuned model can itself be fine-tuned again).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ _PASS_THROUGH = frozenset(
 class FeatureTap:
     """Where a classifier's logits and features are."""
 
-    logits: str  # the first graph output
+    logits: str  # the output the base classifier's answers are read from (the manifest's, else the first)
     features: str  # tensor name (a graph output or an internal tensor)
     is_output: bool  # True when ``features`` is already a graph output
 
@@ -55,22 +56,40 @@ def _constant_names(graph: onnx.GraphProto) -> set[str]:
     return names
 
 
-def find_features(model: onnx.ModelProto, model_id: str = "") -> FeatureTap:
+def find_features(
+    model: onnx.ModelProto, model_id: str = "", *, features: str | None = None, output: str | None = None
+) -> FeatureTap:
     """Locate the feature tensor of a classifier graph.
 
+    Args:
+        model: the base classifier.
+        model_id: for messages.
+        features: the tensor the pack's manifest names as its features (``extra["features_output"]``).
+        output: the output the manifest reads the classifier's answers from (default: the first).
+
     Raises:
-        ModelLoadError: no ``features`` output and no final Gemm/MatMul with constant weights.
+        ModelLoadError: a named tensor or output the graph does not have; no ``features`` output and
+            no final Gemm/MatMul with constant weights.
     """
     graph = model.graph
     outputs = [o.name for o in graph.output]
     who = f"Model '{model_id}'" if model_id else "The base model"
     if not outputs:
         raise ModelLoadError(f"{who} has no outputs.")
-    if FEATURES in outputs[1:]:
-        return FeatureTap(outputs[0], FEATURES, True)
+    if output is not None and output not in outputs:
+        raise ModelLoadError(f"{who}: its manifest reads output '{output}', which the ONNX file does not have.")
+    logits = output or outputs[0]
     producers = {o: n for n in graph.node for o in n.output}
+    if features is not None:
+        if features in outputs and features != logits:
+            return FeatureTap(logits, features, True)
+        if features in producers:
+            return FeatureTap(logits, features, False)
+        raise ModelLoadError(f"{who}: its manifest names features '{features}', which the ONNX graph does not compute.")
+    if FEATURES in outputs and FEATURES != logits:
+        return FeatureTap(logits, FEATURES, True)
     consts = _constant_names(graph)
-    name = outputs[0]
+    name = logits
     for _ in range(16):
         node = producers.get(name)
         if node is None:
@@ -78,7 +97,7 @@ def find_features(model: onnx.ModelProto, model_id: str = "") -> FeatureTap:
         if node.op_type in ("Gemm", "MatMul"):
             attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
             if len(node.input) >= 2 and node.input[1] in consts and not attrs.get("transA", 0):
-                return FeatureTap(outputs[0], node.input[0], False)
+                return FeatureTap(logits, node.input[0], False)
             break
         inputs = [i for i in node.input if i and i not in consts]
         if node.op_type not in _PASS_THROUGH or len(inputs) != 1:
@@ -87,7 +106,8 @@ def find_features(model: onnx.ModelProto, model_id: str = "") -> FeatureTap:
     raise ModelLoadError(
         f"{who} cannot be fine-tuned: it has no 'features' output and its logits do not come from a final "
         "fully-connected layer (Gemm or MatMul with fixed weights) whose input could serve as features. "
-        "Export the classifier with a second output named 'features' (the penultimate-layer embedding)."
+        "Export the classifier with a second output named 'features' (the penultimate-layer embedding), "
+        "or name its feature tensor in the pack's manifest (extra.features_output)."
     )
 
 
@@ -147,7 +167,7 @@ def replace_head(
     *,
     metadata: dict[str, str] | None = None,
 ) -> onnx.ModelProto:
-    """The base graph up to the features plus ``logits = features @ weight + bias`` (a Gemm).
+    """The base graph up to the features, flattened to ``[N, D]``, plus ``logits = features @ weight + bias`` (a Gemm).
 
     Args:
         model: the base classifier.
@@ -171,7 +191,8 @@ def replace_head(
     if feats != FEATURES:
         if FEATURES in used:
             raise ModelLoadError("The base model uses the tensor name 'features' for something else.")
-        extra_nodes.append(helper.make_node("Identity", [feats], [FEATURES], name="wd_finetune_features"))
+        # Flatten: pooled [N, D, 1, 1] features (MobileNetV2) become [N, D]; [N, D] stays as it is
+        extra_nodes.append(helper.make_node("Flatten", [feats], [FEATURES], name="wd_finetune_features", axis=1))
     if LOGITS in used:
         raise ModelLoadError("The base model computes its features from a tensor named 'logits'.")
     extra_nodes.append(

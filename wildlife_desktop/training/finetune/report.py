@@ -18,6 +18,7 @@ from ... import __version__
 from ...runtime.manifest import ModelManifest
 from .dataset import CropExample
 from .export import Parity
+from .graph import LOGITS
 from .head import TrainStats
 from .metrics import Metrics
 from .registry import REPORT_NAME, REPORT_SCHEMA_VERSION
@@ -31,6 +32,10 @@ RANDOM_WEIGHTS_WARNING = (
     "model classifies nothing either. Use it only to test the workflow."
 )
 METRICS_NOTE = "validation crops also chose the early-stopping epoch, so these figures can be slightly optimistic"
+CENTROID_NOTE = (
+    "baseline: nearest class centroid of the same training features (L2-normalised, cosine), "
+    "on the same validation crops"
+)
 LOSS_DESCRIPTION = "class-balanced cross-entropy, full-batch Adam on standardised features"
 
 
@@ -71,6 +76,7 @@ class Evaluation:
     quantized: bool  # the pack ships the int8 model
     quantize_note: str
     quantization: dict[str, Any]  # the report's "quantization" section
+    centroid_metrics: Metrics | None = None  # nearest class centroid of the training features (the baseline)
 
 
 @dataclass(frozen=True)
@@ -85,13 +91,22 @@ class TrainingRecord:
 
 
 def build_manifest(pack: NewPack, data: DataUsed, evaluation: Evaluation, sha256: str) -> ModelManifest:
-    """The new pack's manifest: the base pack's input, thresholds and licence, the new labels and file."""
+    """The new pack's manifest: the base pack's input, thresholds and licence, the new labels and file.
+
+    The input description (layout, channel order, normalisation, dtype, padding, resize filter,
+    mean/std) is the base pack's: the new model is the base graph up to its features. Its output
+    is the new head's ``logits``.
+    """
     m = pack.base
     metrics, base_metrics = evaluation.metrics, evaluation.base_metrics
     summary = {"accuracy": round(metrics.accuracy, 4), "macro_f1": round(metrics.macro_f1, 4), "n_val": len(data.val)}
     if base_metrics is not None:
         summary["base_accuracy"] = round(base_metrics.accuracy, 4)
         summary["base_macro_f1"] = round(base_metrics.macro_f1, 4)
+    centroid = evaluation.centroid_metrics
+    if centroid is not None:
+        summary["centroid_accuracy"] = round(centroid.accuracy, 4)
+        summary["centroid_macro_f1"] = round(centroid.macro_f1, 4)
     return ModelManifest(
         id=pack.model_id,
         version=str(pack.version),
@@ -106,6 +121,14 @@ def build_manifest(pack: NewPack, data: DataUsed, evaluation: Evaluation, sha256
         conservative_threshold=m.conservative_threshold,
         mean=m.mean,
         std=m.std,
+        input_layout=m.input_layout,
+        channel_order=m.channel_order,
+        normalisation=m.normalisation,
+        input_dtype=m.input_dtype,
+        pad_value=m.pad_value,
+        resize_filter=m.resize_filter,
+        output=LOGITS,
+        output_kind="logits",
         licence=m.licence,
         source_url=f"fine-tuned locally by Wildlife Desktop {__version__} from model pack '{m.id}' v{m.version} "
         f"(sha256 {m.sha256[:12]}...)" + (f"; base model source: {m.source_url}" if m.source_url else ""),
@@ -183,6 +206,8 @@ def build_report(pack: NewPack, data: DataUsed, evaluation: Evaluation, training
         "metrics": evaluation.metrics,
         "metrics_note": METRICS_NOTE,
         "metrics_fp32": evaluation.metrics_fp32,
+        "centroid_metrics": evaluation.centroid_metrics,
+        "centroid_metrics_note": CENTROID_NOTE,
         "base_metrics": base_metrics,
         "base_metrics_note": (
             "base classifier restricted to these labels"

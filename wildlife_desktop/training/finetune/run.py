@@ -34,7 +34,7 @@ from ...runtime.store import ModelStore, sha256_file
 from .dataset import CropExample, collect_examples
 from .export import MAX_CALIBRATION, Parity, check_parity, export_model, quantize_head_model
 from .features import BaseModel, FeatureExtractor, FeatureSet, crops_to_tensor, extract_features, open_base
-from .head import LinearHead, TrainStats, train_head
+from .head import LinearHead, TrainStats, nearest_centroid, train_head
 from .metrics import Metrics, compute_metrics
 from .registry import installed_ids, next_version, register_pack, slug
 from .report import RANDOM_WEIGHTS_WARNING, DataUsed, Evaluation, NewPack, TrainingRecord, build_manifest, build_report
@@ -123,6 +123,7 @@ class FinetuneReport:
     dropped: tuple[str, ...] = ()  # labels left out (fewer than min_per_class verified crops)
     skipped: tuple[str, ...] = ()  # decisions or files not used, with the reason
     base_model_id: str = ""
+    centroid_metrics: Metrics | None = None  # baseline: nearest class centroid of the same features, same crops
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,8 @@ class _Trained:
     train: list[int]  # training crops that decoded (lists: they index numpy arrays)
     val: list[int]  # validation crops that decoded
     y: np.ndarray  # [N] class index of every example
+    x_train: np.ndarray  # the training features the head saw (mirrored copies included)
+    y_train: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -275,13 +278,10 @@ def _extract_features(run: _Run, prep: _Prepared) -> Generator[FinetuneEvent, No
     config, split = run.config, prep.split
     t0 = time.monotonic()
     extractor = FeatureExtractor(run.base, run.work)
-    m = run.base.manifest
     calib = set(split.train[:: max(1, len(split.train) // MAX_CALIBRATION)][:MAX_CALIBRATION])
     gen = extract_features(
         prep.examples,
         extractor,
-        m.mean,
-        m.std,
         flip=set(split.train) if config.flip_augment else set(),
         keep_crops=set(split.val) | (calib if config.quantize else set()),
     )
@@ -340,7 +340,7 @@ def _train(run: _Run, prep: _Prepared, fs: FeatureSet) -> Generator[FinetuneEven
             f"{stats.best_epoch}, whose weights are kept)",
         )
     run.timings["training_s"] = time.monotonic() - t0
-    return _Trained(head, stats, fs, train, val, y)
+    return _Trained(head, stats, fs, train, val, y, x_train, y_train)
 
 
 def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Iterator[FinetuneEvent]:
@@ -406,6 +406,7 @@ def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Itera
             dropped=prep.dropped,
             skipped=skipped,
             base_model_id=base.manifest.id,
+            centroid_metrics=evaluation.centroid_metrics,
         )
     )
 
@@ -430,7 +431,7 @@ def _export(
     val_crops = np.stack([fs.crops[i] for i in val])  # uint8: normalised chunk by chunk when run
 
     def prepare(crops: np.ndarray) -> np.ndarray:
-        return crops_to_tensor(crops, m.mean, m.std)
+        return crops_to_tensor(crops, run.base.spec)
 
     parity = check_parity(fp32_path, prepare(val_crops[:PARITY_CROPS]), head, fs.features[val[:PARITY_CROPS]])
     yield FinetuneProgress(
@@ -446,7 +447,7 @@ def _export(
         in_train = set(train)
         cal_idx = sorted(i for i in fs.crops if i in in_train)
         calibration = (
-            crops_to_tensor(np.stack([fs.crops[i] for i in cal_idx]), m.mean, m.std)
+            crops_to_tensor(np.stack([fs.crops[i] for i in cal_idx]), run.base.spec)
             if cal_idx
             else np.zeros((0,), np.float32)
         )
@@ -469,10 +470,13 @@ def _export(
 
 
 def _evaluate(base: BaseModel, labels: tuple[str, ...], trained: _Trained, exported: _Exported) -> Evaluation:
-    """Metrics on the validation crops: the shipped model, the fp32 head, and the base classifier when it can."""
+    """Metrics on the validation crops: the shipped model, the fp32 head, the nearest-centroid baseline on
+    the same features, and the base classifier when its labels cover these."""
     fs, y_val = trained.features, trained.y[trained.val]
     metrics = compute_metrics(y_val, np.argmax(exported.val_logits, axis=1), labels)
     metrics_fp32 = compute_metrics(y_val, np.argmax(exported.fp32_val_logits, axis=1), labels)
+    centroid = nearest_centroid(trained.x_train, trained.y_train, fs.features[trained.val], len(labels))
+    centroid_metrics = compute_metrics(y_val, centroid, labels)
     base_metrics = None
     assert fs.base_logits is not None
     cols = base_label_columns(base.manifest.labels, labels, fs.base_logits.shape[1])
@@ -486,4 +490,5 @@ def _evaluate(base: BaseModel, labels: tuple[str, ...], trained: _Trained, expor
         quantized=exported.quantized,
         quantize_note=exported.note,
         quantization=exported.quantization,
+        centroid_metrics=centroid_metrics,
     )
