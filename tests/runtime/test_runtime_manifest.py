@@ -94,11 +94,23 @@ def test_missing_keys_and_bad_json(tmp_path: Path) -> None:
 
 
 def test_family_registry_is_data() -> None:
-    assert {"yolov5", "yolov8", "yolov10", "rtdetr", "yolox", "classifier"} <= set(FAMILIES)
-    assert {"yolov5", "yolov8", "yolox"} <= {n for n, s in FAMILIES.items() if s.needs_nms}
+    assert {"yolov5", "yolov8", "yolov10", "rtdetr", "yolox", "nanodet", "composite", "classifier"} <= set(FAMILIES)
+    assert {"yolov5", "yolov8", "yolox", "nanodet"} <= {n for n, s in FAMILIES.items() if s.needs_nms}
     assert {"yolov10", "rtdetr", "classifier"}.isdisjoint({n for n, s in FAMILIES.items() if s.needs_nms})
     assert FAMILIES["classifier"].task == "classification" and FAMILIES["classifier"].decoder is None
-    assert all(s.decoder is not None for s in FAMILIES.values() if s.task == "detection")
+    onnx_detectors = [s for s in FAMILIES.values() if s.task == "detection" and s.file_kind == "onnx"]
+    assert all(s.decoder is not None for s in onnx_detectors)
+    # a composite runs other packs: no decoder, no ONNX output of its own
+    assert FAMILIES["composite"].file_kind == "composite" and FAMILIES["composite"].decoder is None
+    assert FAMILIES["composite"].check_output((1, 10, 6), 3) is not None
+    # NanoDet reads all six outputs, matched by shape whatever their order
+    grid = FAMILIES["nanodet"].outputs
+    assert grid is not None and all(s.outputs is None for s in onnx_detectors if s.name != "nanodet")
+    shapes = [(1, 169, 80), (1, 169, 44), (1, 676, 80), (1, 2704, 80), (1, 676, 44), (1, 2704, 44)]
+    assert grid.match(shapes, 80, (416, 416)) == (3, 5, 2, 4, 0, 1)
+    problem = grid.match(shapes[:-1], 80, (416, 416))
+    assert isinstance(problem, str) and "[1, 2704, 44]" in problem and "stride 8" in problem
+    assert isinstance(grid.match(shapes, 79, (416, 416)), str)  # scores must have one column per label
     assert FAMILIES["yolov8"].check_output((1, 7, 8400), 3) is None
     assert FAMILIES["yolov8"].check_output((1, 8, 8400), 3) is not None
     assert FAMILIES["classifier"].check_output(("N", 1), 2) is None

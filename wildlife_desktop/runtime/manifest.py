@@ -51,8 +51,14 @@ class ModelManifest:
     ``pad_value`` (0..255, ``None`` = the family's default) and ``resize_filter``. ``output`` names
     the ONNX output to read (``None`` = the first); ``output_kind`` says whether a classifier's
     output is logits or already probabilities.
-    ``extra`` is stored as a sorted tuple of ``(key, value)`` pairs so the record stays frozen;
-    pass a dict, read it back with :meth:`extra_dict`.
+    ``category_map`` (detectors): model label -> detector category (``animal``, ``person``,
+    ``vehicle``), e.g. COCO "car" -> vehicle; labels it does not name are dropped; empty = the
+    model's classes are the categories (MegaDetector). ``category_floors``: detector category ->
+    minimum confidence; that category's boxes below it are not emitted at all (a class known to
+    misfire, e.g. NanoDet's person class on animals at night).
+    ``extra``, ``category_map`` and ``category_floors`` are stored as sorted tuples of
+    ``(key, value)`` pairs so the record stays frozen; pass dicts, read ``extra`` back with
+    :meth:`extra_dict`.
     """
 
     id: str
@@ -79,6 +85,8 @@ class ModelManifest:
     resize_filter: str = "area"
     output: str | None = None
     output_kind: str = "logits"
+    category_map: tuple[tuple[str, str], ...] = field(default=())
+    category_floors: tuple[tuple[str, float], ...] = field(default=())
     licence: str = "unknown"
     source_url: str = ""
     citation: str = ""
@@ -98,6 +106,14 @@ class ModelManifest:
         if isinstance(extra, dict):
             extra = tuple(sorted(extra.items()))
         object.__setattr__(self, "extra", tuple((str(k), v) for k, v in extra))
+        for name in ("category_map", "category_floors"):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                value = tuple(sorted(value.items()))
+            if not isinstance(value, (tuple, list)) or any(
+                    not isinstance(pair, (tuple, list)) or len(pair) != 2 for pair in value):
+                _fail(self, f"{name} must be an object")
+            object.__setattr__(self, name, tuple((str(k), v) for k, v in value))
         object.__setattr__(self, "sha256", str(self.sha256).lower())
         _validate(self)
 
@@ -182,6 +198,18 @@ def _validate(m: ModelManifest) -> None:
         _fail(m, f"pad_value must be an integer from 0 to 255, got {m.pad_value!r}")
     if m.output is not None and (not isinstance(m.output, str) or not m.output):
         _fail(m, "output must be the name of an ONNX output")
+    unknown = sorted({lab for lab, _ in m.category_map} - set(m.labels))
+    if unknown:
+        _fail(m, f"category_map names labels the model does not have: {', '.join(unknown[:5])}")
+    cats = [("category_map", v) for _, v in m.category_map] + [("category_floors", c) for c, _ in m.category_floors]
+    for name, cat in cats:
+        if cat not in DETECTOR_LABELS:
+            _fail(m, f"{name}: {cat!r} is not a detector category ({', '.join(DETECTOR_LABELS)})")
+    for cat, value in m.category_floors:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+            _fail(m, f"category_floors: the floor of {cat!r} must be a number between 0 and 1, got {value!r}")
+    if (m.category_map or m.category_floors) and m.task != "detection":
+        _fail(m, "category_map and category_floors are for detectors only")
 
 
 def manifest_from_dict(data: dict[str, Any]) -> ModelManifest:
@@ -225,6 +253,8 @@ def manifest_to_dict(m: ModelManifest) -> dict[str, Any]:
     data["mean"] = list(m.mean)
     data["std"] = list(m.std)
     data["extra"] = m.extra_dict()
+    data["category_map"] = dict(m.category_map)
+    data["category_floors"] = dict(m.category_floors)
     return data
 
 

@@ -1,6 +1,7 @@
 """Detector output decoding, NMS and conversion to :class:`~wildlife_desktop.core.records.Detection`.
 
-Every decoder takes the raw first output of a model (batch of 1) and returns
+Every decoder takes the raw output of a model (batch of 1; a sequence of outputs for a family
+whose head writes several, ordered as its :class:`~.families.GridOutputs` says) and returns
 :class:`Candidates`: boxes as x1, y1, x2, y2 in *input-tensor* pixels, scores and class indices,
 already filtered by the confidence floor, de-duplicated (NMS) where the family needs it, sorted by
 score and capped at ``max_det``. :func:`to_detections` then maps them to the original image.
@@ -8,8 +9,9 @@ score and capped at ``max_det``. :func:`to_detections` then maps them to the ori
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import numpy as np
 
@@ -39,7 +41,7 @@ class Decoder(Protocol):
 
     def __call__(
         self,
-        output: np.ndarray,
+        output: Any,
         *,
         conf_floor: float,
         nms_iou: float,
@@ -203,6 +205,86 @@ def decode_rtdetr(output: np.ndarray, *, conf_floor: float, nms_iou: float, inpu
     classes = np.argmax(cls_scores, axis=1) if cls_scores.shape[0] else np.zeros(0, dtype=np.int64)
     scores = cls_scores[np.arange(cls_scores.shape[0]), classes] if cls_scores.shape[0] else np.zeros(0)
     return _sorted_capped(boxes, scores, classes, conf_floor, max_det)
+
+
+#: NanoDet (GFL head): one score and one box-distribution output per stride; 11 bins per side.
+NANODET_STRIDES: Final[tuple[int, ...]] = (8, 16, 32)
+NANODET_REG_MAX: Final[int] = 10
+
+
+def decode_gfl(outputs: Sequence[np.ndarray], *, conf_floor: float, nms_iou: float, input_hw: tuple[int, int],
+               max_det: int = MAX_DETECTIONS, strides: Sequence[int] = NANODET_STRIDES,
+               reg_max: int = NANODET_REG_MAX) -> Candidates:
+    """NanoDet / GFL head: per stride ``s`` a score output ``[1, n, nc]`` (sigmoid already) and a
+    box output ``[1, n, 4 * (reg_max + 1)]``, ``n = ceil(H/s) * ceil(W/s)`` cells in row-major order.
+
+    Each side (left, top, right, bottom) is a distribution over ``reg_max + 1`` bins: softmax,
+    expectation, times the stride = the distance from the cell centre ``((i % n_w) + 0.5) * s,
+    ((i // n_w) + 0.5) * s`` to that edge, in input pixels. Best class per cell, per-class NMS.
+
+    Args:
+        outputs: ``[scores_s0, boxes_s0, scores_s1, boxes_s1, ...]`` in the order of ``strides``.
+    """
+    outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    if len(outs) != 2 * len(strides):
+        raise ValueError(f"a GFL head needs {2 * len(strides)} outputs (scores and boxes for strides "
+                         f"{list(strides)}), got {len(outs)}")
+    in_h, in_w = input_hw
+    bins = reg_max + 1
+    proj = np.arange(bins, dtype=np.float64)
+    all_boxes: list[np.ndarray] = []
+    all_scores: list[np.ndarray] = []
+    for k, stride in enumerate(strides):
+        scores = _squeeze_batch(outs[2 * k], "nanodet", "cells, classes")
+        dist = _squeeze_batch(outs[2 * k + 1], "nanodet", f"cells, {4 * bins}")
+        n_w, n_h = -(-in_w // stride), -(-in_h // stride)
+        if scores.shape[0] != n_w * n_h or dist.shape != (n_w * n_h, 4 * bins):
+            raise ValueError(f"stride {stride}: expected scores [{n_w * n_h}, nc] and boxes "
+                             f"[{n_w * n_h}, {4 * bins}], got {list(scores.shape)} and {list(dist.shape)}")
+        best = scores.max(axis=1) if scores.shape[1] else np.zeros(scores.shape[0])
+        rows = np.flatnonzero(best >= conf_floor)
+        if rows.size == 0:
+            continue
+        d = dist[rows].astype(np.float64).reshape(-1, 4, bins)
+        d = np.exp(d - d.max(axis=2, keepdims=True))
+        sides = (d @ proj) / d.sum(axis=2) * stride  # (R, 4): left, top, right, bottom
+        cx = (rows % n_w + 0.5) * stride
+        cy = (rows // n_w + 0.5) * stride
+        all_boxes.append(np.stack([cx - sides[:, 0], cy - sides[:, 1], cx + sides[:, 2], cy + sides[:, 3]], axis=1))
+        all_scores.append(scores[rows].astype(np.float64))
+    if not all_boxes:
+        return _empty()
+    boxes, cls_scores = np.concatenate(all_boxes), np.concatenate(all_scores)
+    xywh = np.column_stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2,
+                            boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]])
+    return _nms_path(xywh, cls_scores, conf_floor, nms_iou, max_det)
+
+
+def decode_nanodet(outputs: Sequence[np.ndarray], *, conf_floor: float, nms_iou: float, input_hw: tuple[int, int],
+                   max_det: int = MAX_DETECTIONS) -> Candidates:
+    """NanoDet COCO: :func:`decode_gfl` with strides 8/16/32 and 11 bins per side."""
+    return decode_gfl(outputs, conf_floor=conf_floor, nms_iou=nms_iou, input_hw=input_hw, max_det=max_det)
+
+
+def map_categories(cands: Candidates, class_to_category: np.ndarray, floors: np.ndarray, nms_iou: float
+                   ) -> Candidates:
+    """Model classes to detector categories (e.g. COCO "car" -> vehicle), as a pack's manifest maps them.
+
+    Boxes of unmapped classes (``-1``) and boxes below their category's floor are dropped; boxes
+    that now share a category (a "car" and a "truck" on one vehicle) go through NMS again.
+
+    Args:
+        class_to_category: ``[n_classes]`` 0-based category index per model class, ``-1`` = drop.
+        floors: ``[n_categories]`` minimum confidence per category.
+    """
+    if len(cands) == 0:
+        return cands
+    cats = class_to_category[cands.classes]
+    keep = np.flatnonzero(cats >= 0)
+    keep = keep[cands.scores[keep] >= floors[cats[keep]]]
+    boxes, scores, cats = cands.boxes[keep], cands.scores[keep], cats[keep].astype(np.int64)
+    idx = batched_nms(boxes, scores, cats, nms_iou)
+    return Candidates(boxes[idx], scores[idx], cats[idx])
 
 
 def to_detections(cands: Candidates, transform: LetterboxTransform, *, round_pixels: bool = True

@@ -129,18 +129,23 @@ class ImageModel:
     output_name: str  # the output read (others, e.g. features, are not computed)
     dtype: type
     outputs: tuple[TensorInfo, ...] = ()
+    output_names: tuple[str, ...] = ()  # all outputs read, in decoder order (a multi-output head)
 
 
 def open_image_model(
     onnx_path: Path | str, *, model_id: str, what: str, n_labels: int,
     check_output: Callable[[tuple[int | str | None, ...], int], str | None], intra_threads: int | None = None,
     output: str | None = None, input_dtype: type | None = None,
+    pick_outputs: Callable[[tuple[TensorInfo, ...], TensorInfo], tuple[int, ...] | str] | None = None,
 ) -> ImageModel:
     """Open ``onnx_path`` and check it has one 4-D image input and an output its family accepts.
 
     Args:
         output: the output to read (default: the first).
         input_dtype: the element type the manifest expects, checked against the file.
+        pick_outputs: for a family whose head writes several outputs: given the outputs and the
+            input, the indices to read in decoder order, or an error text (then ``check_output``
+            and ``output`` are not used).
 
     Raises:
         ModelLoadError: the file cannot be loaded or its layout does not match the family.
@@ -151,17 +156,26 @@ def open_image_model(
     if len(inputs) != 1 or len(inputs[0].shape) != 4:
         raise ModelLoadError(f"Model '{model_id}': expected one 4-D image input, got "
                              f"{[(i.name, list(i.shape)) for i in inputs]}")
-    chosen = outputs[0] if output is None else next((o for o in outputs if o.name == output), None)
-    if chosen is None:
-        raise ModelLoadError(f"Model '{model_id}': it has no output named {output!r} "
-                             f"(outputs: {', '.join(o.name for o in outputs)})")
-    problem = check_output(chosen.shape, n_labels)
-    if problem:
-        raise ModelLoadError(f"Model '{model_id}' ({what}): {problem}")
+    names: tuple[str, ...] = ()
+    if pick_outputs is not None:
+        picked = pick_outputs(outputs, inputs[0])
+        if isinstance(picked, str):
+            raise ModelLoadError(f"Model '{model_id}' ({what}): {picked}")
+        names = tuple(outputs[i].name for i in picked)
+        chosen: TensorInfo | None = outputs[picked[0]]
+    else:
+        chosen = outputs[0] if output is None else next((o for o in outputs if o.name == output), None)
+        if chosen is None:
+            raise ModelLoadError(f"Model '{model_id}': it has no output named {output!r} "
+                                 f"(outputs: {', '.join(o.name for o in outputs)})")
+        problem = check_output(chosen.shape, n_labels)
+        if problem:
+            raise ModelLoadError(f"Model '{model_id}' ({what}): {problem}")
+    assert chosen is not None
     dtype = inputs[0].numpy_type
     if dtype is None:
         raise ModelLoadError(f"Model '{model_id}': unsupported input type {inputs[0].type}")
     if input_dtype is not None and input_dtype is not dtype:
         raise ModelLoadError(f"Model '{model_id}': the manifest says the input is {np.dtype(input_dtype).name} "
                              f"but the file declares {inputs[0].type}")
-    return ImageModel(session, inputs[0], chosen.name, dtype, outputs)
+    return ImageModel(session, inputs[0], chosen.name, dtype, outputs, names or (chosen.name,))

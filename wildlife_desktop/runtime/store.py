@@ -22,10 +22,11 @@ from pathlib import Path
 from ..core.errors import ModelLoadError, ModelPackError
 from ..core.paths import AppPaths
 from .classifier import Classifier
+from .composite import CompositeDetector, read_composite_spec
 from .detector import Detector
 from .families import FAMILIES
 from .manifest import MANIFEST_NAME, ModelManifest, load_manifest, save_manifest
-from .session import OnnxInfo, inspect_onnx
+from .session import OnnxInfo, inspect_onnx, make_session, tensor_infos
 
 CHUNK = 1 << 20
 #: In a pack folder of the store, names the read-only folder that holds the ONNX file of a pack
@@ -157,13 +158,23 @@ class ModelStore:
             return choose(self.list(), stored.classifier, task) if stored.classifier else None
         return choose(self.list(), stored.detector, task)
 
-    def open_detector(self, model_id: str, *, intra_threads: int | None = None) -> Detector:
-        """Verify the pack's sha256, then load it as a :class:`Detector`.
+    def open_detector(self, model_id: str, *, intra_threads: int | None = None) -> Detector | CompositeDetector:
+        """Verify the pack's sha256, then load it as a :class:`Detector` (or, for a composite
+        pack, a :class:`CompositeDetector` over its members, each sha256-checked too).
 
         Raises:
-            ModelLoadError: not installed, not a detector, tampered/damaged, or unloadable.
+            ModelLoadError: not installed, not a detector, tampered/damaged, or unloadable; a
+                composite whose member is missing or changed.
         """
         m, path = self._checked(model_id, "detection")
+        if FAMILIES[m.family].file_kind == "composite":
+            return CompositeDetector(m, path, self._open_member, intra_threads=intra_threads)
+        return Detector(m, path, intra_threads=intra_threads)
+
+    def _open_member(self, member_id: str, intra_threads: int | None) -> Detector:
+        m, path = self._checked(member_id, "detection")
+        if FAMILIES[m.family].file_kind != "onnx":
+            raise ModelLoadError(f"Model '{member_id}' is itself a composite; a composite's members must be models")
         return Detector(m, path, intra_threads=intra_threads)
 
     def open_classifier(self, model_id: str, *, intra_threads: int | None = None) -> Classifier:
@@ -322,21 +333,38 @@ class ModelStore:
         except ModelLoadError as exc:
             raise ModelPackError(str(exc)) from exc
 
-    def _install(self, m: ModelManifest, src: Path, *, replace: bool, expect_sha: str,
-                 info: OnnxInfo | None = None, in_place: bool = False) -> ModelManifest:
-        info = info or self._inspect(src)
+    @staticmethod
+    def _checked_onnx(m: ModelManifest, src: Path, info: OnnxInfo) -> ModelManifest:
         spec = FAMILIES[m.family]
         if not info.inputs or not info.outputs:
             raise ModelPackError(f"Model pack '{m.id}': the ONNX file has no inputs or outputs")
-        problem = spec.check_output(info.outputs[0].shape, len(m.labels))
+        fixed = info.inputs[0].fixed_hw
+        if spec.outputs is not None:
+            hw = info.inputs[0].fixed_hw_in(m.input_layout) or (m.input_size, m.input_size)
+            outputs = info.outputs
+            if not all(isinstance(d, int) for o in outputs for d in o.shape):
+                # shapes are often only inferred by the optimiser (e.g. tf2onnx exports): ask it
+                outputs = tensor_infos(make_session(src, intra_threads=1).get_outputs())
+            picked = spec.outputs.match([o.shape for o in outputs], len(m.labels), hw)
+            problem = picked if isinstance(picked, str) else None
+        else:
+            problem = spec.check_output(info.outputs[0].shape, len(m.labels))
         if problem:
             raise ModelPackError(f"Model pack '{m.id}' ({m.family}): {problem}")
-        fixed = info.inputs[0].fixed_hw
         if fixed is not None and m.input_size != max(fixed):
             raise ModelPackError(f"Model pack '{m.id}': input_size {m.input_size} does not match the "
                                  f"ONNX input {fixed[0]}x{fixed[1]}")
         if _is_random(info) and not m.random_weights:
             m = dc_replace(m, random_weights=True)
+        return m
+
+    def _install(self, m: ModelManifest, src: Path, *, replace: bool, expect_sha: str,
+                 info: OnnxInfo | None = None, in_place: bool = False) -> ModelManifest:
+        spec = FAMILIES[m.family]
+        if spec.file_kind == "composite":
+            read_composite_spec(src, m.id)  # a clear error for a malformed spec; members are checked on open
+        else:
+            m = self._checked_onnx(m, src, info or self._inspect(src))
 
         dest = self._pack_dir(m.id)
         if dest.exists() and not replace:
