@@ -43,6 +43,7 @@ def _crop_progress(done: int, total: int, elapsed: float, tty: bool) -> None:
 
 
 def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
+    from ..runtime.store import ModelStore
     from ..training.finetune import (
         RANDOM_WEIGHTS_WARNING,
         FinetuneConfig,
@@ -51,10 +52,20 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
         FinetuneStarted,
         run_finetune,
     )
+    from ..training.finetune.registry import default_base_id
 
+    store = ModelStore(paths)
+    base_id = args.base or default_base_id(store)
+    if base_id is None:
+        print(
+            "No fine-tuning base installed: install MobileNetV2 ImageNet with 'wildlife-desktop models install "
+            "recommended', or name an installed classifier with --base (see: models list).",
+            file=sys.stderr,
+        )
+        return 2
     config = FinetuneConfig(
         folders=tuple(Path(f) for f in args.folders),
-        base_model_id=args.base,
+        base_model_id=base_id,
         name=args.name,
         val_fraction=args.val_fraction,
         split=args.split,
@@ -64,9 +75,9 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
         flip_augment=not args.no_flip,
         seed=args.seed,
     )
-    from ..runtime.store import ModelStore
-
-    base, _ = ModelStore(paths).get(args.base)
+    base, _ = store.get(base_id)
+    if not args.json and args.base is None:
+        print(f"Base model: {base.name} ({base.id}), the default fine-tuning base", file=sys.stderr)
     if base.random_weights and not args.json:
         print(f"WARNING: {RANDOM_WEIGHTS_WARNING}", file=sys.stderr)
     tty = sys.stderr.isatty()
@@ -124,14 +135,16 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
 
 def _print_report(r: Any) -> None:
     m = r.metrics
-    print(f"Validation ({m.n} crops, split by {r.split_by}): accuracy {m.accuracy:.3f}, macro-F1 {m.macro_f1:.3f}")
+    print(f"Validation ({m.n} crops, split by {r.split_by}): new head vs nearest centroid vs base model")
+    print(f"  new head:         accuracy {m.accuracy:.3f}, macro-F1 {m.macro_f1:.3f}")
+    c = r.centroid_metrics
+    if c is not None:
+        print(f"  nearest centroid: accuracy {c.accuracy:.3f}, macro-F1 {c.macro_f1:.3f} (same features, same crops)")
     if r.base_metrics is not None:
         b = r.base_metrics
-        print(
-            f"  base model '{r.base_model_id}' on the same crops: accuracy {b.accuracy:.3f}, macro-F1 {b.macro_f1:.3f}"
-        )
+        print(f"  base model:       accuracy {b.accuracy:.3f}, macro-F1 {b.macro_f1:.3f} ('{r.base_model_id}')")
     else:
-        print(f"  base model '{r.base_model_id}': its labels do not cover these labels (no comparison)")
+        print(f"  base model:       no comparison ('{r.base_model_id}': its labels do not cover these labels)")
     for line in _table(m) + _confusion(m):
         print(line)
     for why in r.skipped:
@@ -145,7 +158,12 @@ def _print_report(r: Any) -> None:
 def add_parsers(sub: Any) -> None:
     t = sub.add_parser("train", help="fine-tune a classifier on verified crops and register it as a new model")
     t.add_argument("folders", nargs="+", metavar="FOLDER", help="folders with review decisions (accept/relabel)")
-    t.add_argument("--base", required=True, help="installed classifier to start from (see: models list)")
+    t.add_argument(
+        "--base",
+        default=None,
+        help="installed classifier to start from (see: models list); default: the stored fine-tuning base, "
+        "else MobileNetV2 ImageNet when installed",
+    )
     t.add_argument("--name", required=True, help="name of the new model; its id is <name>-v<N>")
     t.add_argument("--val-fraction", type=float, default=0.2, help="share of crops held out (default 0.2)")
     t.add_argument(

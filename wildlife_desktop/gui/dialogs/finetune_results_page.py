@@ -1,7 +1,8 @@
 """Fine-tune wizard, page 4: how the new classifier did on the held-back crops.
 
 Every number comes from the ``FinetuneReport`` (no metric is computed here): accuracy and
-macro-F1, the base classifier on the same crops when its labels cover them, per-label
+macro-F1 of the new head vs the nearest-centroid baseline (same features, same crops) vs the
+base classifier on the same crops when its labels cover them, per-label
 precision/recall/F1/support, the confusion matrix, the registered model and its report.
 """
 
@@ -60,6 +61,12 @@ class FinetuneResultsPage(QWizardPage):
         self.base_accuracy_label = self._value_label()
         self.base_macro_f1_label = self._value_label()
         self.base_row_label = QLabel(self.tr("Base classifier, same crops"), self)
+        self.centroid_accuracy_label = self._value_label()
+        self.centroid_macro_f1_label = self._value_label()
+        self.centroid_row_label = QLabel(self.tr("Nearest centroid (baseline), same crops"), self)
+        self.centroid_row_label.setToolTip(self.tr(
+            "Each crop gets the label whose average training feature is nearest: the simplest use of the same "
+            "features. The new classifier should do at least as well."))
         for c, text in enumerate((self.tr("Accuracy"), self.tr("Macro-F1")), start=1):
             head = QLabel(text, self)
             head.setAlignment(Qt.AlignmentFlag.AlignRight)
@@ -67,9 +74,12 @@ class FinetuneResultsPage(QWizardPage):
         self.scores.addWidget(QLabel(self.tr("New classifier"), self), 1, 0)
         self.scores.addWidget(self.accuracy_label, 1, 1)
         self.scores.addWidget(self.macro_f1_label, 1, 2)
-        self.scores.addWidget(self.base_row_label, 2, 0)
-        self.scores.addWidget(self.base_accuracy_label, 2, 1)
-        self.scores.addWidget(self.base_macro_f1_label, 2, 2)
+        self.scores.addWidget(self.centroid_row_label, 2, 0)
+        self.scores.addWidget(self.centroid_accuracy_label, 2, 1)
+        self.scores.addWidget(self.centroid_macro_f1_label, 2, 2)
+        self.scores.addWidget(self.base_row_label, 3, 0)
+        self.scores.addWidget(self.base_accuracy_label, 3, 1)
+        self.scores.addWidget(self.base_macro_f1_label, 3, 2)
         self.scores.setColumnStretch(3, 1)
         self.no_base_label = QLabel(self.tr("No comparison with the base classifier: its labels do not include all "
                                             "of these labels."), self)
@@ -158,6 +168,12 @@ class FinetuneResultsPage(QWizardPage):
         for w in (self.base_row_label, self.base_accuracy_label, self.base_macro_f1_label):
             w.setVisible(base is not None)
         self.no_base_label.setVisible(base is None)
+        centroid = getattr(report, "centroid_metrics", None)
+        for w in (self.centroid_row_label, self.centroid_accuracy_label, self.centroid_macro_f1_label):
+            w.setVisible(centroid is not None)
+        if centroid is not None:
+            self.centroid_accuracy_label.setText(_pct(centroid.accuracy))
+            self.centroid_macro_f1_label.setText(_num(centroid.macro_f1))
         if base is not None:
             self.base_accuracy_label.setText(_pct(base.accuracy))
             self.base_macro_f1_label.setText(_num(base.macro_f1))

@@ -34,10 +34,18 @@ def _config_defaults() -> dict[str, Any]:
 
 
 def installed_classifiers(paths: AppPaths) -> list[Any]:
-    """Installed classification packs (``ModelManifest``), as the run panel lists them."""
-    from ...runtime.store import ModelStore
+    """Installed classification packs (``ModelManifest``), the default fine-tuning base first (the wizard's choice).
 
-    return [m for m in ModelStore(paths).list() if m.task == "classification"]
+    The default base is the stored choice, else MobileNetV2 ImageNet when installed
+    (:func:`training.finetune.registry.default_base_id`); the others follow as the run panel lists them.
+    """
+    from ...runtime.store import ModelStore
+    from ...training.finetune.registry import default_base_id
+
+    store = ModelStore(paths)
+    models = [m for m in store.list() if m.task == "classification"]
+    first = default_base_id(store)
+    return sorted(models, key=lambda m: m.id != first)  # stable: the rest keep their order
 
 
 class FinetuneWizard(QWizard):

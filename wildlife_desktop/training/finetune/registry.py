@@ -18,9 +18,13 @@ from typing import Any
 
 from ...core.atomic import atomic_write_json
 from ...core.errors import ModelPackError
+from ...runtime.defaults import load_defaults
 from ...runtime.manifest import MANIFEST_NAME, ModelManifest, save_manifest
 from ...runtime.store import ModelStore
 
+#: The fine-tuning base when the user names none and none is stored: MobileNetV2 ImageNet (real
+#: weights, Apache-2.0), installed by ``models install recommended``.
+DEFAULT_BASE = "mobilenetv2-imagenet"
 REPORT_NAME = "training_report.json"
 REPORT_SCHEMA_VERSION = 1
 _MAX_SLUG = 60
@@ -78,3 +82,17 @@ def register_pack(
     report_path = store.root / manifest.id / REPORT_NAME
     atomic_write_json(report_path, report)
     return report_path
+
+
+def default_base_id(store: ModelStore) -> str | None:
+    """The fine-tuning base used when none is named (CLI ``train`` without ``--base``, the wizard's first choice).
+
+    The stored choice (``defaults.json``'s ``finetune_base``) when it is an installed classifier,
+    else :data:`DEFAULT_BASE` when installed, else ``None`` (never a random-weight twin by default).
+    """
+    classifiers = {m.id: m for m in store.list() if m.task == "classification"}
+    stored = load_defaults(store.root).finetune_base
+    for model_id in (stored, DEFAULT_BASE):
+        if model_id in classifiers:
+            return model_id
+    return None
