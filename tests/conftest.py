@@ -42,3 +42,18 @@ def shared() -> Path:
         pytest.fail(f"../shared (samples and model twins) is missing: expected it at {SHARED}")
     return SHARED
 
+
+@pytest.fixture(scope="session")
+def mdlite_wheel() -> Path:
+    """The real zamba 2.7.2 wheel (MegadetectorLite checkpoint), cached; downloaded once with pip."""
+    from tests.fixtures.mdlite_assets import zamba_wheel
+
+    return zamba_wheel()
+
+
+@pytest.fixture(scope="session")
+def mdlite_packs() -> Path:
+    """The converted MegadetectorLite packs (cached by the converter's source hash)."""
+    from tests.fixtures.mdlite_assets import mdlite_packs
+
+    return mdlite_packs()

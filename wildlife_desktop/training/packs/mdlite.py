@@ -438,7 +438,8 @@ def measure_int8(fp32_path: Path, int8_path: Path, manifest: ModelManifest, samp
 
 
 def build_mdlite_packs(ck: Checkpoint, out_dir: Path, *, samples: Path | None, reference: Path | None,
-                       notify: Notify = print, min_f1: float = INT8_MIN_F1) -> MdliteBuild:
+                       notify: Notify = print, min_f1: float = INT8_MIN_F1,
+                       keep_int8: Path | None = None) -> MdliteBuild:
     """Convert the checkpoint and write the pack folder(s) under ``out_dir``.
 
     Args:
@@ -449,6 +450,8 @@ def build_mdlite_packs(ck: Checkpoint, out_dir: Path, *, samples: Path | None, r
         reference: folder holding ``raw_outputs.npz`` (parity with the torch model), or ``None``.
         notify: progress messages.
         min_f1: the int8 gate's agreement threshold.
+        keep_int8: also copy the int8 candidate here (``mdlite-int8.onnx``), adopted or not, to audit
+            the recorded agreement.
 
     Raises:
         ModelPackError: unreadable checkpoint, unexpected weights, or failed parity.
@@ -508,6 +511,9 @@ def build_mdlite_packs(ck: Checkpoint, out_dir: Path, *, samples: Path | None, r
             gate, counts = measure_int8(fp32_path, int8_path, fp32_manifest, Path(samples), cal,
                                         min_f1=min_f1)
             note = gate.reason
+            if keep_int8 is not None:
+                Path(keep_int8).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(int8_path, Path(keep_int8) / int8_path.name)
         notify(note + (f" (F1 {gate.f1:.4f} on {gate.n_images} images, {gate.boxes_fp32} fp32 boxes at "
                        f"{gate.threshold}; {gate.fp32_ms:.0f} -> {gate.int8_ms:.0f} ms/image, 1 thread)"
                        if gate else ""))

@@ -61,7 +61,7 @@ def _rebuild_tensor_v2(storage: np.ndarray, storage_offset: int, size: tuple[int
     item = storage.dtype.itemsize
     view = np.lib.stride_tricks.as_strided(storage[storage_offset:], shape=size,
                                            strides=tuple(s * item for s in stride), writeable=False)
-    return np.array(view, dtype=storage.dtype.newbyteorder("="), copy=True)
+    return np.array(view, dtype=storage.dtype.newbyteorder("="), copy=True, order="C")
 
 
 #: The only globals a checkpoint's pickle may name, and what each one becomes here.
