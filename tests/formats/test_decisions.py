@@ -1,4 +1,4 @@
-"""The human-decision layer: decisions.json, CSV exchange and the export merge rules."""
+"""The human-decision layer: decisions.jsonl, CSV exchange and the export merge rules."""
 
 from __future__ import annotations
 
