@@ -33,8 +33,10 @@ def test_models_build_classifier_from_official_file_name_and_install(tmp_path: P
     images.mkdir()
     for p in parity_images[:2]:
         (images / p.name).write_bytes(p.read_bytes())
+    refused = cli("models", "build", str(weights), "--images", str(images), check=False)
+    assert refused.returncode == 1 and "--trust-unverified" in refused.stderr and "Traceback" not in refused.stderr
     res = cli("models", "build", str(weights), "--images", str(images), "--out", str(tmp_path / "packs"),
-              "--install", "--json")
+              "--install", "--json", "--trust-unverified")
     event = json.loads(res.stdout.splitlines()[0])
     assert event["id"] == "ai4g-serengeti" and event["parity"]["passed"] and event["bundleable"]
     assert "unverified" in event["checksum"] and event["quantisation"] == "not requested"

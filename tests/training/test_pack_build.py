@@ -107,7 +107,8 @@ def test_classifier_build_from_pytorch_wildlife_layout(tmp_path: Path, parity_im
     entry = load_catalogue().get(base)
     n_out = 1 if len(entry.labels) == 2 else len(entry.labels)
     weights = _pw_checkpoint(tmp_path / entry.sources[0].filename, depth, n_out)
-    report = build_pack(weights, entry, tmp_path / "packs", images=parity_images[:2], random_weights=True)
+    report = build_pack(weights, entry, tmp_path / "packs", images=parity_images[:2], random_weights=True,
+                        trust_unverified=True)
     p = report.parity
     assert p.passed and p.kind == "classification" and p.crops == 6 and p.top1_agree == 6
     assert p.max_prob_diff is not None and p.max_prob_diff < 1e-3
@@ -122,7 +123,7 @@ def test_wrong_checkpoint_shape_is_refused(tmp_path: Path, parity_images: list[P
     entry = load_catalogue().get("ai4g-serengeti")
     weights = _pw_checkpoint(tmp_path / "AI4GSnapshotSerengeti.ckpt", 18, 7)  # 7 classes, catalogue says 10
     with pytest.raises(ModelPackError, match="does not fit ResNet-18"):
-        build_pack(weights, entry, tmp_path / "packs", images=parity_images[:1])
+        build_pack(weights, entry, tmp_path / "packs", images=parity_images[:1], trust_unverified=True)
     assert not (tmp_path / "packs" / entry.id).exists()
 
 
@@ -142,4 +143,4 @@ def test_unsupported_builder_says_why(tmp_path: Path, parity_images: list[Path])
     weights = tmp_path / "MDV6-mit-yolov9-c.ckpt"
     weights.write_bytes(b"x")
     with pytest.raises(ModelPackError, match="cannot convert it yet"):
-        build_pack(weights, entry, tmp_path / "packs", images=parity_images[:1])
+        build_pack(weights, entry, tmp_path / "packs", images=parity_images[:1], trust_unverified=True)

@@ -176,6 +176,8 @@ def add_parsers(sub: Any) -> None:
     mb.add_argument("--cache", help="where downloaded weights are kept")
     mb.add_argument("--download", action="store_true", help="download from the official URL (needs internet)")
     mb.add_argument("--quantize", action="store_true", help="also write an int8 copy if the quantiser exists")
+    mb.add_argument("--trust-unverified", action="store_true",
+                    help="build from a file whose checksum upstream does not publish (opened in a separate process)")
     mb.add_argument("--install", action="store_true", help="install the pack after building it")
     mb.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_models)

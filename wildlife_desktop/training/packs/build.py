@@ -32,7 +32,7 @@ from ...core.errors import ModelPackError
 from ...runtime.catalogue import CatalogueEntry, WeightSource, load_catalogue
 from ...runtime.manifest import MANIFEST_NAME, ModelManifest, save_manifest
 from ...runtime.store import sha256_file
-from .fetch import ChecksumResult, check_weights
+from .fetch import ChecksumResult, check_weights, require_trusted
 from .loaders import LOADERS, Loader
 from .parity import ParityReport, classifier_parity, detector_parity
 
@@ -167,6 +167,7 @@ def build_pack(
     random_weights: bool = False,
     input_size: int | None = None,
     conf_floor: float | None = None,
+    trust_unverified: bool = False,
 ) -> BuildReport:
     """Convert one official weights file into a model pack folder ``out_dir/<entry.id>``.
 
@@ -181,17 +182,20 @@ def build_pack(
         random_weights: the weights are random (tests): stamped into the ONNX and the manifest.
         input_size: override the catalogue input size (tests use small inputs for speed).
         conf_floor: parity confidence floor (default: the entry's conservative threshold).
+        trust_unverified: build from a file no published checksum vouches for (the user said so).
 
     Returns:
         The build report (pack folder, manifest, parity figures, checksum outcome).
 
     Raises:
-        ModelPackError: checksum mismatch, unsupported builder, export failure or failed parity.
+        ModelPackError: checksum mismatch, unverified file without ``trust_unverified``, unsupported
+            builder, export failure or failed parity.
     """
     weights = Path(weights)
     if not weights.is_file():
         raise ModelPackError(f"Weights file {weights} does not exist")
     checksum = check_weights(weights, entry, source)  # first: a damaged download is refused outright
+    require_trusted(checksum, weights, trust_unverified=trust_unverified)  # before anything unpickles it
     if not images:
         raise ModelPackError("The parity check needs real images: pass --images FOLDER")
     module = (loader or LOADERS[entry.builder])(weights, entry).eval()

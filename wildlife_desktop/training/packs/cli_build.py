@@ -35,18 +35,24 @@ def _resolve(args: argparse.Namespace, paths: AppPaths) -> tuple[Path, Catalogue
 
 def run_build(args: argparse.Namespace, paths: AppPaths) -> int:
     """Build a pack; optionally install it. Returns the process exit code."""
+    from .fetch import check_weights, require_trusted
+
+    weights, entry, source = _resolve(args, paths)
+    trust = bool(getattr(args, "trust_unverified", False))
+    # Before torch is even imported: an unverified checkpoint is never opened without consent.
+    require_trusted(check_weights(weights, entry, source), weights, trust_unverified=trust)
     try:
         from .build import build_pack, list_images
     except ImportError as exc:
         raise WildlifeError(f"models build needs PyTorch: pip install 'wildlife-desktop[train]' ({exc})") from exc
-    weights, entry, source = _resolve(args, paths)
     if not args.images:
         raise WildlifeError("models build needs --images FOLDER (a few real camera-trap images for the "
                             "torch-vs-ONNX parity check)")
     images = list_images(Path(args.images), limit=args.max_images)
     out = Path(args.out) if args.out else Path.cwd() / "packs"
     print(f"Building {entry.id} from {weights.name} ({entry.licence_summary})", file=sys.stderr)
-    report = build_pack(weights, entry, out, images=images, source=source, quantise=args.quantize)
+    report = build_pack(weights, entry, out, images=images, source=source, quantise=args.quantize,
+                        trust_unverified=trust)
     p = report.parity
     summary = {"pack": str(report.pack_dir), "id": entry.id, "sha256": report.manifest.sha256,
                "checksum": report.checksum.note, "parity": p.to_dict(), "quantisation": report.quantisation,

@@ -81,6 +81,24 @@ def check_weights(path: Path, entry: CatalogueEntry, source: WeightSource | None
     return ChecksumResult(digest, src, False, f"unverified: upstream publishes no checksum for {src.filename}")
 
 
+def require_trusted(checksum: ChecksumResult, path: Path, *, trust_unverified: bool) -> None:
+    """Refuse a weights file no published checksum vouches for, unless the user trusts it.
+
+    A PyTorch checkpoint is a Python pickle: loading one can run code hidden in it. We only
+    build from files whose checksum matches what upstream publishes, or that the user
+    explicitly trusts (``--trust-unverified``), and never unpickle before this check.
+
+    Raises:
+        ModelPackError: ``checksum`` is not verified and ``trust_unverified`` is false.
+    """
+    if checksum.verified or trust_unverified:
+        return
+    raise ModelPackError(
+        f"Refusing {Path(path).name}: {checksum.note}. A checkpoint can carry code that runs when it is "
+        f"opened; if you trust where this file came from, run again with --trust-unverified (it is then "
+        f"opened in a separate process that is not given your image folders).")
+
+
 def download(url: str, dest: Path, *, timeout: float = 60.0) -> Path:
     """Download ``url`` to ``dest`` atomically (``.part`` file, then rename).
 

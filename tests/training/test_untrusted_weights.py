@@ -1,0 +1,55 @@
+"""``models build`` never runs code from a weights file nobody vouches for (issue 11, item 8).
+
+The refusal happens before anything is unpickled, so it is tested without torch; the
+``weights_only`` load of an accepted file needs torch and skips without it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli import cli
+
+
+class _Payload:
+    """A pickle that creates ``marker`` when it is loaded (a stand-in for ``os.system``)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (str(self.marker),))
+
+
+def _evil(path: Path, marker: Path) -> Path:
+    path.write_bytes(pickle.dumps({"state_dict": _Payload(marker)}, protocol=2))
+    return path
+
+
+@pytest.mark.parametrize("name, extra", [("md_v5a_renamed.pt", ("--id", "mdv5a")),
+                                         ("AI4GSnapshotSerengeti.ckpt", ())])
+def test_unverified_checkpoint_is_refused_before_it_is_opened(tmp_path: Path, name: str,
+                                                              extra: tuple[str, ...]) -> None:
+    marker = tmp_path / "PWNED"
+    weights = _evil(tmp_path / name, marker)
+    res = cli("models", "build", str(weights), *extra, "--images", str(tmp_path), check=False)
+    assert res.returncode == 1 and "--trust-unverified" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.startswith(f"error: Refusing {name}")
+    assert not marker.exists()
+
+
+def test_trusted_file_is_still_loaded_weights_only(tmp_path: Path, parity_images: list[Path]) -> None:
+    pytest.importorskip("torch", exc_type=ImportError, reason="torch not installed: pip install torch==2.13.0")
+    marker = tmp_path / "PWNED"
+    weights = _evil(tmp_path / "AI4GSnapshotSerengeti.ckpt", marker)
+    images = tmp_path / "imgs"
+    images.mkdir()
+    (images / parity_images[0].name).write_bytes(parity_images[0].read_bytes())
+    res = cli("models", "build", str(weights), "--images", str(images), "--out", str(tmp_path / "packs"),
+              "--trust-unverified", check=False)
+    assert res.returncode == 1 and "Cannot load" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not marker.exists()
