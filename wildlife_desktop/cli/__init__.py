@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..core.errors import WildlifeError
+from ..core.logs import FILE_ONLY, setup_logging, user_message
 from ..core.paths import AppPaths
 from . import benchmark, decisions, folder, models, reference, selftest, train
 
@@ -32,17 +33,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("exifread").setLevel(logging.ERROR)  # "PNG file does not have exif data" is not news
     paths = AppPaths.default()
+    # Details (tracebacks included) go to the rotating log file; stderr gets warnings (-v: info).
+    setup_logging(paths, app="cli", console_level=logging.INFO if args.verbose else logging.WARNING)
     from ..runtime.bundled import ensure_bundled
 
     ensure_bundled(paths)  # model packs shipped inside the installer (no-op from source)
     try:
         return int(args.func(args, paths) or 0)
     except WildlifeError as exc:
+        logging.getLogger(__name__).info("%s failed: %s", args.command, exc)
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug or a surprise: one line here, the traceback in the log
+        logging.getLogger(__name__).exception("%s failed unexpectedly", args.command, extra=FILE_ONLY)
+        print(f"error: {user_message(exc, paths)}", file=sys.stderr)
         return 1
 
 

@@ -14,6 +14,7 @@ from types import TracebackType
 from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from ..core.logs import setup_logging, user_message
 from ..core.paths import AppPaths
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def _excepthook(etype: type[BaseException], value: BaseException, tb: TracebackT
     logger.error("uncaught exception:\n%s", text)
     app = QApplication.instance()
     if app is not None and not os.environ.get("QT_QPA_PLATFORM") == "offscreen":
-        QMessageBox.critical(None, "Wildlife Desktop", f"An unexpected error occurred:\n\n{value}")
+        QMessageBox.critical(None, "Wildlife Desktop", user_message(value))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,8 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     paths = AppPaths.default().ensure()
     from ..runtime.bundled import ensure_bundled
 
+    # The windowed build has no console: every warning and traceback goes to a rotating log file
+    # (Help > Open log folder), as early as possible.
+    setup_logging(paths, app="wildlife-desktop", console_level=logging.INFO)
     ensure_bundled(paths)  # model packs shipped inside the installer; never raises
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     QCoreApplication.setOrganizationName("WildlifeDesktop")
     QCoreApplication.setApplicationName("WildlifeDesktop")
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "wildlife-desktop"])

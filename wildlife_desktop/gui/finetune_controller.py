@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..core.errors import WildlifeError
+from ..core.logs import user_message
 from ..core.paths import AppPaths
 from ..core.progress import Cancelled, CancelToken, RateMeter
 from .workers import run_in_pool
@@ -78,10 +78,10 @@ class FinetuneWorker(QObject):
             self.sig_cancelled.emit()
         except WildlifeError as exc:  # DatasetError, ModelLoadError…: the message is for the user
             logger.info("fine-tune stopped: %s", exc)
-            self.sig_failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - a worker must never raise; the GUI shows the message
-            logger.error("fine-tune failed:\n%s", traceback.format_exc())
-            self.sig_failed.emit(f"{type(exc).__name__}: {exc}")
+            self.sig_failed.emit(user_message(exc))
+        except Exception as exc:  # noqa: BLE001 - a worker must never raise; the GUI shows one line
+            logger.exception("fine-tune failed")
+            self.sig_failed.emit(user_message(exc, self._paths))
         finally:
             self.sig_done.emit()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPixmap
+from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, QUrl, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QPixmap
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from ..core.paths import AppPaths
@@ -118,6 +118,8 @@ class MainWindow(QMainWindow):
             self.verify_action, thresholds,
             action(self.tr("&Quick labels (keys 1–9)…"), self.verifier.edit_quick_labels),
             action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer), self.finetune_action])
+        self.log_folder_action = action(self.tr("Open &log folder"), self.open_log_folder)
+        self.menuBar().addMenu(self.tr("&Help")).addAction(self.log_folder_action)
         bar = self.addToolBar(self.tr("Mode"))
         bar.setObjectName("modeToolbar")
         bar.addActions([self.browse_action, self.verify_action, thresholds])
@@ -275,6 +277,13 @@ class MainWindow(QMainWindow):
             self.load_results()
 
     # ---- menu --------------------------------------------------------------------------
+    @Slot()
+    def open_log_folder(self) -> None:
+        """Show the log folder in the system's file manager (to send the log with a bug report)."""
+        self.paths.logs.mkdir(parents=True, exist_ok=True)
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.logs))):
+            QMessageBox.information(self, self.tr("Log folder"), str(self.paths.logs))
+
     @Slot()
     def _on_menu_open(self) -> None:
         d = QFileDialog.getExistingDirectory(self, self.tr("Open folder"), str(self.folder or Path.home()))

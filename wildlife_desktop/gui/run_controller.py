@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from ..core.logs import user_message
 from ..core.paths import AppPaths
 from .engine import InferenceEngine
 from .folder_controller import FolderController
@@ -74,7 +75,7 @@ class RunController(QObject):
         store = ModelStore(self.paths)
         # A bare .onnx needs family and labels (CLI: models import --family); packs carry them.
         run_in_pool(lambda: store.import_pack(pack), lambda _m: self.refresh_models(),
-                    lambda exc: self.sig_status.emit(str(exc)), self)
+                    lambda exc: self.sig_status.emit(user_message(exc, self.paths)), self)
 
     def update_banner(self) -> None:
         random_sel = any(m.random_weights for m in self.run_panel.selected_models())
@@ -141,4 +142,4 @@ class RunController(QObject):
     @Slot(str)
     def _on_engine_failed(self, text: str) -> None:
         self.run_panel.set_status(self.tr("The run stopped with an error."))
-        self.sig_idle.emit(text.strip().splitlines()[-1] if text.strip() else self.tr("unknown error"))
+        self.sig_idle.emit(text.strip() or self.tr("unknown error"))  # one sentence; the detail is in the log

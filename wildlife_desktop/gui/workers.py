@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,8 @@ import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage
 
+from ..core.errors import WildlifeError
+from ..core.logs import user_message
 from ..core.paths import AppPaths
 from ..core.progress import CancelToken
 from ..pipeline.thumbnails import ThumbnailCache
@@ -39,7 +40,7 @@ class InferenceWorker(QObject):
 
     Signals (all emitted from the worker thread):
         sig_started(JobStarted), sig_predictions(list[Prediction]), sig_progress(Progress),
-        sig_finished(JobSummary), sig_failed(str: formatted traceback).
+        sig_finished(JobSummary), sig_failed(str: one readable sentence; the traceback is in the log).
     """
 
     sig_started = Signal(object)
@@ -75,9 +76,12 @@ class InferenceWorker(QObject):
                     self._flush(pending, last_progress)
                     pending = []
                     self.sig_finished.emit(event.summary)
-        except Exception:  # noqa: BLE001 - the GUI shows it; a worker must never raise
+        except WildlifeError as exc:  # FolderBusyError, ModelLoadError, a full disk…: written for people
+            logger.info("inference job stopped: %s", exc)
+            self.sig_failed.emit(user_message(exc))
+        except Exception as exc:  # noqa: BLE001 - the GUI shows one line; a worker must never raise
             logger.exception("inference job failed")
-            self.sig_failed.emit(traceback.format_exc())
+            self.sig_failed.emit(user_message(exc, self._paths))
 
     def _flush(self, pending: list[Any], progress: Any) -> None:
         if pending:
@@ -196,6 +200,8 @@ class _PoolRelay(QObject):
     @Slot(object)
     def _on_self_error(self, exc: BaseException) -> None:
         _LIVE.discard(self)
+        if not isinstance(exc, WildlifeError):  # a surprise: its traceback belongs in the log file
+            logger.error("background task failed", exc_info=exc)
         if not self._alive():
             return
         if self._on_error is not None:
