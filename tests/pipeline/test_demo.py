@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from wildlife_desktop.core.paths import AppPaths
-from wildlife_desktop.pipeline.demo import SAMPLE_RESULTS, find_sample, prepare_demo
+from wildlife_desktop.pipeline.demo import SAMPLE_RESULTS, prepare_demo
 
 
 def _read_only_sample(tmp_path: Path) -> Path:
