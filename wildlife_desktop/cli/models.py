@@ -53,7 +53,8 @@ def _install(args: argparse.Namespace, store: Any) -> int:
     module, func = installer.target.split(":")
     source = Path(args.from_path) if args.from_path else None
     print(f"Installing {args.name}: {installer.title}")
-    print(f"From: {source if source else 'the Python package index (pip download)'}")
+    if source:
+        print(f"From: {source}")
     m = getattr(importlib.import_module(module), func)(store, source, notify=print)
     int8 = m.extra_dict().get("int8", {})
     print(f"Installed {m.id}: {m.name} ({m.family}, {len(m.labels)} label(s), typical threshold "
