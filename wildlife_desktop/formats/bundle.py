@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.records import Detection, Prediction
 
@@ -64,6 +65,8 @@ class ModelInfo:
     typical_classification_threshold: float = 0.5
     random_weights: bool = False  # True: a benchmark twin produced this; say so in every output
     completion_time: str = ""  # "YYYY-MM-DD HH:MM:SS"
+    # a composite detector's members (id, name, version, licence, sha256, categories), for info
+    detector_members: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,8 @@ def md_head(bundle: ExportBundle) -> dict[str, Any]:
         "typical_detection_threshold": float(model.typical_threshold),
         "conservative_detection_threshold": float(model.conservative_threshold),
     }
+    if model.detector_members:  # a composite: name every model that made the boxes
+        info["detector_metadata"]["members"] = [dict(m) for m in model.detector_members]
     if model.classifier:
         info["classifier"] = model.classifier
         if model.completion_time:

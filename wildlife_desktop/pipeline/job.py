@@ -132,6 +132,7 @@ def _layer_for(config: JobConfig, store: ModelStore) -> LayerInfo:
         video_every_s=config.video_every_s,
         video_max_frames=config.video_max_frames,
         created=time.strftime("%Y-%m-%d %H:%M:%S"),
+        extra={"detector_members": list(det.extra_dict().get("members") or [])},
     )
 
 

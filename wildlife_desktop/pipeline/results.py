@@ -148,6 +148,7 @@ def build_bundle(
         typical_classification_threshold=layer.typical_classification_threshold,
         random_weights=layer.random_weights,
         completion_time=completion_time or time.strftime("%Y-%m-%d %H:%M:%S"),
+        detector_members=tuple(m for m in layer.extra.get("detector_members") or () if isinstance(m, dict)),
     )
     bundle = ExportBundle(
         items=items,
