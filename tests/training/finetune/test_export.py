@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +151,29 @@ def test_int8_is_kept_only_when_it_agrees(store: ModelStore, base: object, tmp_p
     assert not q2.kept and q2.int8_logits is None and "kept fp32" in q2.note and q2.agreement == 0.0
     q3 = quantize_head_model(fp32, tmp_path / "int8c.onnx", crops[:0], crops[16:], ref)
     assert not q3.kept and "calibrate" in q3.note
+
+
+def test_features_named_in_the_manifest_are_found_exposed_and_flattened(store: ModelStore, tmp_path: Path) -> None:
+    """A pack may name its feature tensor (``extra.features_output``), e.g. a pooled ``[N, D, 1, 1]`` one."""
+    src = without_features_output(tiny_feature_classifier(tmp_path / "full.onnx", LABELS), tmp_path / "plain.onnx")
+    model = onnx.load(str(src))
+    tap = find_features(model, "x", features="pool")  # GlobalAveragePool: [N, 8, 1, 1]
+    assert (tap.features, tap.is_output, tap.logits) == ("pool", False, "logits")
+    with pytest.raises(ModelLoadError, match="names features 'nope'"):
+        find_features(model, "x", features="nope")
+    with pytest.raises(ModelLoadError, match="reads output 'probs'"):
+        find_features(model, "x", output="probs")
+    m = store.import_onnx(src, family="classifier", labels=LABELS, input_size=32, model_id="pooled")
+    manifest_path = store.root / m.id / "manifest.json"
+    doc = json.loads(manifest_path.read_text(encoding="utf-8"))
+    doc["extra"] = {"features_output": "pool"}
+    manifest_path.write_text(json.dumps(doc), encoding="utf-8")
+    b = open_base(store, m.id)
+    assert b.tap.features == "pool" and not b.tap.is_output
+    crops = _crops(3)
+    _, feats = FeatureExtractor(b, tmp_path).run(crops)
+    assert feats.shape == (3, 8), "pooled features flattened per crop"
+    head = _head(8, 2)
+    logits, feats2 = model_outputs(export_model(b, head, tmp_path / "ft.onnx"), crops)
+    np.testing.assert_allclose(feats2, feats, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(logits, head.logits(feats), rtol=1e-4, atol=1e-4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wildlife_desktop.training.finetune.head import class_weights, train_head
+from wildlife_desktop.training.finetune.head import class_weights, nearest_centroid, train_head
 
 
 def _run(gen):  # type: ignore[no-untyped-def]
@@ -57,3 +57,12 @@ def test_head_runs_all_epochs_without_validation_and_handles_constant_features()
 def test_class_weights_balance_the_classes() -> None:
     w = class_weights(np.array([0, 0, 0, 1, 2, 2]), 4)
     assert w.tolist() == pytest.approx([6 / 9, 2.0, 1.0, 0.0])
+
+
+def test_nearest_centroid_baseline_uses_directions_and_never_names_an_absent_class() -> None:
+    x = np.array([[1.0, 0.0], [10.0, 1.0], [0.0, 1.0], [0.5, 5.0]])
+    y = np.array([0, 0, 1, 1])
+    # cosine: a long vector along the first axis is class 0 whatever its length
+    got = nearest_centroid(x, y, np.array([[100.0, 1.0], [0.1, 2.0], [1.0, 1.1]]), 3)
+    assert got.tolist() == [0, 1, 1]
+    assert 2 not in nearest_centroid(x, y, np.array([[-1.0, -1.0]]), 3).tolist(), "class 2 has no training crops"
