@@ -66,7 +66,9 @@ class FinetuneDataPage(QWizardPage):
         self._models = {m.id: m for m in models}
         self.base_combo.currentIndexChanged.connect(lambda _i: self.completeChanged.emit())
         self.no_base_label = QLabel(self.tr("No classifier is installed. Fine-tuning starts from an installed "
-                                            "classification pack: import one with File ▸ Import model pack…"), self)
+                                            "classification pack: install MobileNetV2 ImageNet with "
+                                            "'wildlife-desktop models install recommended', or import one with "
+                                            "File ▸ Import model pack…"), self)
         self.no_base_label.setWordWrap(True)
         self.no_base_label.setVisible(not models)
 
