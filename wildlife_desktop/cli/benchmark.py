@@ -30,11 +30,11 @@ def cmd_benchmark(args: argparse.Namespace, paths: AppPaths) -> int:
 
 def add_parsers(sub: Any) -> None:
     b = sub.add_parser("benchmark", help="time the pipeline on a sample of a folder: images/s and an ETA")
-    b.add_argument("folder")
+    b.add_argument("folder", help="folder of camera-trap images to sample")
     b.add_argument("--detector", required=True, help="installed detector id (see: models list)")
     b.add_argument("--classifier", help="installed classifier id")
     b.add_argument("--sample", type=int, default=20, help="images timed (default 20)")
     b.add_argument("--threads", type=int, help="inference threads (default: cores - 1)")
-    b.add_argument("--decode-workers", type=int, default=1)
-    b.add_argument("--json", action="store_true")
+    b.add_argument("--decode-workers", type=int, default=1, help="processes decoding images (default 1)")
+    b.add_argument("--json", action="store_true", help="print the result as one JSON object")
     b.set_defaults(func=cmd_benchmark)

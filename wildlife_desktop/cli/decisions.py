@@ -149,14 +149,15 @@ def add_parsers(sub: Any) -> None:
                        "merge); thresholds suggested from them")
     rsub = r.add_subparsers(dest="decisions_cmd", required=True)
     th = rsub.add_parser("thresholds", help="how precise the model was on your decisions; suggested accept threshold")
-    th.add_argument("folder")
+    th.add_argument("folder", help="folder with results and review decisions")
     th.add_argument("--target", type=float, default=95.0, help="target precision in %% (default 95)")
-    th.add_argument("--json", action="store_true")
+    th.add_argument("--json", action="store_true", help="print the table as one JSON object")
     for name in ("export", "import"):
-        rc = rsub.add_parser(name)
-        rc.add_argument("folder")
+        rc = rsub.add_parser(name, help=("write the folder's decisions to a CSV" if name == "export" else
+                                         "add decisions from a CSV (another reviewer's export)"))
+        rc.add_argument("folder", help="folder with results and review decisions")
         rc.add_argument("file", help="CSV: file, detection_id, decision, label, reviewer, time")
-        rc.add_argument("--json", action="store_true")
+        rc.add_argument("--json", action="store_true", help="JSON-lines events on stdout")
         if name == "import":
             rc.add_argument("--reviewer", help="reviewer name for rows that have none")
     r.set_defaults(func=cmd_decisions)

@@ -150,36 +150,40 @@ def cmd_export(args: argparse.Namespace, paths: AppPaths) -> int:
 
 def add_parsers(sub: Any) -> None:
     s = sub.add_parser("scan", help="count the images and videos in a folder")
-    s.add_argument("folder")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("folder", help="folder of camera-trap images (searched with its subfolders)")
+    s.add_argument("--json", action="store_true", help="print the counts as one JSON object")
     s.set_defaults(func=cmd_scan)
 
     d = sub.add_parser("detect", help="run a detector (and classifier) on a folder; resumes where it stopped")
-    d.add_argument("folder")
+    d.add_argument("folder", help="folder of camera-trap images")
     d.add_argument("--detector", help="installed detector id (see: models list); default: the default detector "
                                       "(models install recommended sets it; models default changes it)")
     d.add_argument("--classifier", help="installed classifier id")
     d.add_argument("--threshold", type=float, help="detection threshold for COCO/CSV (default: the model's)")
-    d.add_argument("--classification-threshold", type=float)
+    d.add_argument("--classification-threshold", type=float,
+                   help="species labels below this confidence are left out of the sidecars (default: the model's)")
     d.add_argument("--conf-floor", type=float, default=0.005, help="lowest confidence stored (default 0.005)")
     d.add_argument("--video-every", type=float, default=1.0, help="seconds between sampled video frames")
     d.add_argument("--video-fps", type=float, help="sampled video frames per second (overrides --video-every)")
-    d.add_argument("--video-max-frames", type=int, default=120)
+    d.add_argument("--video-max-frames", type=int, default=120, help="most frames sampled per video (default 120)")
     d.add_argument("--threads", type=int, help="inference threads (default: cores - 1)")
-    d.add_argument("--decode-workers", type=int, default=1)
+    d.add_argument("--decode-workers", type=int, default=1,
+                   help="processes decoding images beside inference (default 1)")
     d.add_argument("--checkpoint", type=float, default=60.0, help="seconds between sidecar rewrites")
     d.add_argument("--json", action="store_true", help="JSON-lines events on stdout")
     d.set_defaults(func=cmd_detect)
 
     i = sub.add_parser("import-results", help="import a MegaDetector (or Pytorch-Wildlife) results file")
-    i.add_argument("folder")
-    i.add_argument("results")
-    i.add_argument("--json", action="store_true")
+    i.add_argument("folder", help="the image folder the results file describes")
+    i.add_argument("results", help="results JSON (MegaDetector batch output format)")
+    i.add_argument("--json", action="store_true", help="JSON-lines events on stdout")
     i.set_defaults(func=cmd_import_results)
 
     e = sub.add_parser("export", help="re-write the sidecars (recognitions.json, COCO, CSV)")
-    e.add_argument("folder")
-    e.add_argument("--threshold", type=float)
-    e.add_argument("--classification-threshold", type=float)
+    e.add_argument("folder", help="folder with results (from detect or import-results)")
+    e.add_argument("--threshold", type=float,
+                   help="detections below this confidence are left out of COCO/CSV (default: the model's)")
+    e.add_argument("--classification-threshold", type=float,
+                   help="species labels below this confidence are left out (default: the model's)")
     e.add_argument("--out", help="write into this folder instead")
     e.set_defaults(func=cmd_export)

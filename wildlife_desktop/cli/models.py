@@ -83,6 +83,20 @@ def _default(args: argparse.Namespace, store: Any) -> int:
     return 0
 
 
+def _print_table(models: list[Any]) -> None:
+    """``models list``: columns as wide as their longest entry; a random-weight model says what it is not."""
+    rows = [(m.id, m.task, m.family, f"v{m.version}", m.licence or "licence unknown",
+             ("[RANDOM WEIGHTS - benchmark only, not a "
+              + ("detector]" if m.task == "detection" else "classifier]")) if m.random_weights else "")
+            for m in models]
+    if not rows:
+        return
+    widths = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    for r in rows:
+        cols = "  ".join(str(c).ljust(w) for c, w in zip(r[:4], widths, strict=True))
+        print(f"{cols}  {r[4]}  {r[5]}".rstrip())
+
+
 def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
     from ..runtime.store import ModelStore
 
@@ -97,9 +111,7 @@ def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
             return 0
         if not models:
             print("No models installed. Import a model pack with: wildlife-desktop models import PATH")
-        for m in models:
-            flag = "  [RANDOM WEIGHTS - benchmark only, not a detector]" if m.random_weights else ""
-            print(f"{m.id:32s} {m.task:15s} {m.family:10s} v{m.version}  {m.licence}{flag}")
+        _print_table(models)
         return 0
     if args.models_cmd == "import":
         src = Path(args.path)
@@ -147,22 +159,24 @@ def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
 def add_parsers(sub: Any) -> None:
     m = sub.add_parser("models", help="list, import, verify or remove model packs")
     msub = m.add_subparsers(dest="models_cmd", required=True)
-    ml = msub.add_parser("list")
-    ml.add_argument("--json", action="store_true")
+    ml = msub.add_parser("list", help="installed model packs: id, task, family, version, licence")
+    ml.add_argument("--json", action="store_true", help="print the list as one JSON object")
     mi = msub.add_parser("import", help="a model pack (folder or .zip) or a bare .onnx")
-    mi.add_argument("path")
-    mi.add_argument("--family", choices=FAMILIES)
+    mi.add_argument("path", help="model pack folder, .zip or bare .onnx file")
+    mi.add_argument("--family", choices=FAMILIES, help="for a bare .onnx: how its output is decoded")
     mi.add_argument("--labels", help="comma-separated labels in model output order")
-    mi.add_argument("--input-size", type=int)
-    mi.add_argument("--random-weights", action="store_true")
-    mi.add_argument("--id")
-    msub.add_parser("verify")
-    mr = msub.add_parser("remove")
-    mr.add_argument("id")
+    mi.add_argument("--input-size", type=int, help="for a bare .onnx: square input side in pixels "
+                    "(default: read from the file)")
+    mi.add_argument("--random-weights", action="store_true",
+                    help="mark it as random weights (speed tests only, never used as a detector)")
+    mi.add_argument("--id", help="id to install it under (default: from the file name)")
+    msub.add_parser("verify", help="check every installed pack against its sha256")
+    mr = msub.add_parser("remove", help="uninstall a model pack")
+    mr.add_argument("id", help="installed model id (see: models list)")
     mi.add_argument("--accept-licence", action="store_true", help="accept a non-permissive model licence")
     mn = msub.add_parser("install", help="convert and install a real pretrained model: "
                                          + ", ".join(sorted(INSTALLERS)))
-    mn.add_argument("name", choices=sorted(INSTALLERS))
+    mn.add_argument("name", choices=sorted(INSTALLERS), help="what to install")
     mn.add_argument("--from", dest="from_path", metavar="PATH",
                     help="local file or folder to install from (no download)")
     md = msub.add_parser("default", help="show or set the models used when none is named")
@@ -172,7 +186,7 @@ def add_parsers(sub: Any) -> None:
     mb.add_argument("source", help="downloaded official weights file, or a catalogue id (e.g. mdv5a)")
     mb.add_argument("--id", help="catalogue id, when the file name is not the official one")
     mb.add_argument("--images", help="folder of real images for the torch-vs-ONNX parity check")
-    mb.add_argument("--max-images", type=int, default=6)
+    mb.add_argument("--max-images", type=int, default=6, help="images used by the parity check (default 6)")
     mb.add_argument("--out", help="parent folder of the pack (default ./packs)")
     mb.add_argument("--cache", help="where downloaded weights are kept")
     mb.add_argument("--download", action="store_true", help="download from the official URL (needs internet)")
@@ -180,5 +194,5 @@ def add_parsers(sub: Any) -> None:
     mb.add_argument("--trust-unverified", action="store_true",
                     help="build from a file whose checksum upstream does not publish (opened in a separate process)")
     mb.add_argument("--install", action="store_true", help="install the pack after building it")
-    mb.add_argument("--json", action="store_true")
+    mb.add_argument("--json", action="store_true", help="JSON-lines events on stdout")
     m.set_defaults(func=cmd_models)

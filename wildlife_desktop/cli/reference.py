@@ -34,10 +34,11 @@ def cmd_verify_reference(args: argparse.Namespace, paths: AppPaths) -> int:
 
 def add_parsers(sub: Any) -> None:
     vr = sub.add_parser("verify-reference", help="compare our detections box by box with an official results file")
-    vr.add_argument("folder")
+    vr.add_argument("folder", help="image folder with our results")
     vr.add_argument("reference", help="MegaDetector batch-output JSON made by the official pipeline")
     vr.add_argument("--detector", help="compare that detector's layer (run it first if the folder has none)")
-    vr.add_argument("--iou", type=float, default=0.5)
+    vr.add_argument("--iou", type=float, default=0.5,
+                    help="overlap (intersection over union) at which two boxes match (default 0.5)")
     vr.add_argument("--threshold", type=float, default=0.2, help="confidence threshold on both sides")
-    vr.add_argument("--json", action="store_true")
+    vr.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
     vr.set_defaults(func=cmd_verify_reference)

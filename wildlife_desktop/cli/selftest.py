@@ -104,5 +104,5 @@ def cmd_self_test(args: argparse.Namespace, paths: AppPaths) -> int:
 
 def add_parsers(sub: Any) -> None:
     st = sub.add_parser("self-test", help="check this installation: run a tiny synthetic model on a synthetic image")
-    st.add_argument("--json", action="store_true")
+    st.add_argument("--json", action="store_true", help="print the result as one JSON object")
     st.set_defaults(func=cmd_self_test)

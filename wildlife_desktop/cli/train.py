@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,7 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
     t0 = time.monotonic()
     last_print = 0.0
     registered = ""
+    shown: set[str] = set()  # "not used" reasons already printed (the report repeats them)
     try:
         for ev in run_finetune(config, paths=paths, cancel=CancelToken()):
             if args.json:
@@ -96,8 +99,7 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
                 print(f"Verified crops: {counts} ({sum(n for _, n in ev.counts)} in all)")
                 if ev.dropped:
                     print(f"Left out (fewer than {config.min_per_class} verified crops): {', '.join(ev.dropped)}")
-                for why in ev.skipped:
-                    print(f"  not used: {why}", file=sys.stderr)
+                _print_skipped(ev.skipped, shown)
                 print(
                     f"Training {len(ev.labels)} labels on {ev.n_examples} crops, split by {ev.split_by}: "
                     f"{ev.n_train} for training, {ev.n_val} for validation"
@@ -121,7 +123,7 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
                     print(f"  export {ev.done}/{ev.total}: {ev.message}", file=sys.stderr)
             elif isinstance(ev, FinetuneFinished):
                 registered = ev.report.model_id
-                _print_report(ev.report)
+                _print_report(ev.report, shown)
                 if ev.report.random_weights:
                     print(f"WARNING: {RANDOM_WEIGHTS_WARNING}", file=sys.stderr)
     except KeyboardInterrupt:
@@ -133,7 +135,16 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
     return 0
 
 
-def _print_report(r: Any) -> None:
+def _print_skipped(reasons: Sequence[str], shown: set[str]) -> None:
+    """Each reason once (a count when a file has several boxes), none printed before."""
+    counts = Counter(reasons)
+    for why, n in counts.items():
+        if why not in shown:
+            shown.add(why)
+            print(f"  not used: {why}" + (f" ({n} boxes)" if n > 1 else ""), file=sys.stderr)
+
+
+def _print_report(r: Any, shown: set[str] | None = None) -> None:
     m = r.metrics
     print(f"Validation ({m.n} crops, split by {r.split_by}): new head vs nearest centroid vs base model")
     print(f"  new head:         accuracy {m.accuracy:.3f}, macro-F1 {m.macro_f1:.3f}")
@@ -147,8 +158,7 @@ def _print_report(r: Any) -> None:
         print(f"  base model:       no comparison ('{r.base_model_id}': its labels do not cover these labels)")
     for line in _table(m) + _confusion(m):
         print(line)
-    for why in r.skipped:
-        print(f"  skipped: {why}", file=sys.stderr)
+    _print_skipped(r.skipped, set() if shown is None else shown)
     print(f"int8: {'yes' if r.quantized else 'no'} ({r.quantize_note})")
     print(f"Registered {r.model_id} (version {r.version}, {len(r.labels)} labels) in {r.pack_dir}")
     print(f"Report: {r.report_path}")
@@ -173,9 +183,9 @@ def add_parsers(sub: Any) -> None:
         help="what stays together in train or validation (default auto: sites, else sequences)",
     )
     t.add_argument("--min-per-class", type=int, default=3, help="labels with fewer verified crops are left out")
-    t.add_argument("--max-epochs", type=int, default=300)
+    t.add_argument("--max-epochs", type=int, default=300, help="most training passes (default 300; stops early)")
     t.add_argument("--no-quantize", action="store_true", help="do not try an int8 copy")
     t.add_argument("--no-flip", action="store_true", help="no mirrored training crops")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--json", action="store_true")
+    t.add_argument("--seed", type=int, default=0, help="random seed of the split and training (default 0)")
+    t.add_argument("--json", action="store_true", help="JSON-lines events on stdout")
     t.set_defaults(func=cmd_train)

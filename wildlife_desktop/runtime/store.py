@@ -112,9 +112,15 @@ class ModelStore:
         """
         d = self._pack_dir(model_id)
         if not (d / MANIFEST_NAME).is_file():
-            raise ModelLoadError(f"Model '{model_id}' is not installed. Import its model pack first.")
+            raise ModelLoadError(self._not_installed(model_id) + " Import its model pack first.")
         m = load_manifest(d / MANIFEST_NAME)
         return m, self.pack_source(model_id) / m.file
+
+    def _not_installed(self, model_id: str) -> str:
+        """"Model 'x' is not installed (installed: a, b)." - the ids a user could have meant."""
+        ids = [m.id for m in self.list()]
+        installed = "installed: " + ", ".join(ids) if ids else "none is installed"
+        return f"Model '{model_id}' is not installed ({installed})."
 
     def pack_source(self, model_id: str) -> Path:
         """Folder holding the pack's ONNX file: the store's folder, or the one it was registered from in place."""
@@ -214,7 +220,7 @@ class ModelStore:
         """
         d = self._pack_dir(model_id)
         if not d.is_dir():
-            raise ModelLoadError(f"Model '{model_id}' is not installed")
+            raise ModelLoadError(self._not_installed(model_id))
         trash = Path(tempfile.mkdtemp(prefix=f".rm-{model_id}-", dir=self.root))
         os.replace(d, trash / "pack")
         shutil.rmtree(trash, ignore_errors=True)
