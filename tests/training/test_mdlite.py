@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import subprocess
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -23,7 +25,8 @@ from wildlife_desktop.core.paths import AppPaths
 from wildlife_desktop.runtime.detector import Detector
 from wildlife_desktop.runtime.families import FAMILIES
 from wildlife_desktop.runtime.manifest import load_manifest
-from wildlife_desktop.runtime.postprocess import to_detections
+from wildlife_desktop.runtime.postprocess import Candidates, to_detections
+from wildlife_desktop.runtime.preprocess import LetterboxTransform
 from wildlife_desktop.runtime.store import ModelStore
 from wildlife_desktop.training.packs import mdlite
 from wildlife_desktop.training.packs.mdlite import (
@@ -99,27 +102,39 @@ def test_detector_matches_the_reference_detections(mdlite_packs: Path, tmp_path:
     """All 72 images through the runtime Detector (manifest-driven preprocessing, yolox family decoder)."""
     store = ModelStore(AppPaths.under(tmp_path))
     m = store.import_pack(_fp32_pack(mdlite_packs))
-    det = store.open_detector(m.id)
+    det = store.open_detector(m.id, intra_threads=1)  # two single-threaded images in flight, as the app runs
     decoder = FAMILIES[m.family].decoder
     ref = json.loads((REF_DIR / "reference_outputs.json").read_text())["images"]
     assert len(ref) == 72
-    for n, (rel, expected) in enumerate(sorted(ref.items())):
+
+    def run(rel: str) -> tuple[np.ndarray, np.ndarray, Candidates, LetterboxTransform]:
         arr = read_display_rgb(SAMPLES / rel)
         tensor, transform = det.preprocess(arr)
-        if n < 3:
-            np.testing.assert_array_equal(tensor, zamba_input(arr))  # PIL bicubic, top-left, black, 0..255
         cands = decoder(det.run_raw(tensor), conf_floor=0.05, nms_iou=m.nms_iou, input_hw=(640, 640))
-        exact = to_detections(cands, transform, round_pixels=False)
-        want = expected["detections"]
-        assert len(exact) == len(want), rel
-        free = list(exact)
-        for w in want:  # one-to-one: same box (IoU >= 0.99) and score
-            best = max(free, key=lambda d: _iou(w["bbox"], d.bbox.as_list()))
-            assert _iou(w["bbox"], best.bbox.as_list()) >= 0.99, rel
-            assert abs(best.confidence - w["conf"]) <= 1e-3, rel
-            free.remove(best)
-        if n < 3:  # what the app stores: the same boxes, rounded to whole pixels as MegaDetector does
-            assert det.detect(arr, conf_floor=0.05) == to_detections(cands, transform)
+        return arr, tensor, cands, transform
+
+    with ThreadPoolExecutor(2) as pool:
+        results = pool.map(run, sorted(ref))
+        for n, ((rel, expected), (arr, tensor, cands, transform)) in enumerate(zip(sorted(ref.items()), results,
+                                                                                   strict=True)):
+            _check_image(n, rel, expected, arr, tensor, cands, transform, det)
+
+
+def _check_image(n: int, rel: str, expected: dict[str, Any], arr: np.ndarray, tensor: np.ndarray, cands: Candidates,
+                 transform: LetterboxTransform, det: Detector) -> None:
+    if n < 3:
+        np.testing.assert_array_equal(tensor, zamba_input(arr))  # PIL bicubic, top-left, black, 0..255
+    exact = to_detections(cands, transform, round_pixels=False)
+    want = expected["detections"]
+    assert len(exact) == len(want), rel
+    free = list(exact)
+    for w in want:  # one-to-one: same box (IoU >= 0.99) and score
+        best = max(free, key=lambda d: _iou(w["bbox"], d.bbox.as_list()))
+        assert _iou(w["bbox"], best.bbox.as_list()) >= 0.99, rel
+        assert abs(best.confidence - w["conf"]) <= 1e-3, rel
+        free.remove(best)
+    if n < 3:  # what the app stores: the same boxes, rounded to whole pixels as MegaDetector does
+        assert det.detect(arr, conf_floor=0.05) == to_detections(cands, transform)
 
 
 def test_int8_figures_are_recomputable(mdlite_packs: Path) -> None:
