@@ -38,6 +38,13 @@ def _excepthook(etype: type[BaseException], value: BaseException, tb: TracebackT
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    if QApplication.instance() is None:  # no display or no X11 libraries: one sentence, not Qt's abort
+        from .display_check import display_problem
+
+        problem = display_problem()
+        if problem:
+            print(f"wildlife-desktop: {problem}", file=sys.stderr)
+            return 1
     paths = AppPaths.default().ensure()
     from ..runtime.bundled import ensure_bundled
 
