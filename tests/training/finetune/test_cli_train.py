@@ -77,7 +77,7 @@ def test_interrupt_after_registration_does_not_claim_nothing_was_registered(
 ) -> None:
     from wildlife_desktop.cli import train
 
-    def interrupted(report: object) -> None:
+    def interrupted(*_args: object) -> None:
         raise KeyboardInterrupt  # Ctrl-C while the results are printed: the pack is already installed
 
     monkeypatch.setattr(train, "_print_report", interrupted)
