@@ -50,3 +50,29 @@ def test_counts_per_image_and_sequence_from_verified_boxes_only() -> None:
     assert counts.per_image == {"a.jpg": {"zebra": 2}, "b.jpg": {"zebra": 1, "hyena": 1}, "c.jpg": {}}
     assert counts.per_sequence == {("cam", "s1"): {"zebra": 2, "hyena": 1}}  # max per frame, not a sum
     assert counts.verified_empty == frozenset({"c.jpg"})
+
+
+def test_non_finite_confidences_never_divide_by_zero_or_show_nan(tmp_path) -> None:
+    """An old decisions.json may hold NaN/inf confidences: they are left out of every curve and suggestion."""
+    import json
+    import math
+
+    from wildlife_desktop.formats.decisions import load_decisions
+
+    good = [_d("accept", 0.6 + i * 0.05, n=10 + i) for i in range(6)]
+    odd = [_d("accept", float("nan"), n=1), _d("reject", float("inf"), n=2), _d("reject", float("-inf"), n=3),
+           _d("accept", float("nan"), model="badger", n=4)]
+    state = tmp_path / ".wildlife"
+    state.mkdir()
+    (state / "decisions.json").write_text(  # json.dumps writes NaN/Infinity, as an old release could
+        json.dumps({"schema_version": 1, "decisions": [d.to_dict() for d in odd + good]}), encoding="utf-8")
+    decs = load_decisions(state)
+    assert sum(1 for d in decs if d.confidence is not None and not math.isfinite(d.confidence)) == 4
+    curves = precision_by_class(decs, steps=(0.0, 0.5, 0.9))
+    for pts in curves.values():
+        assert all(p.precision is None or math.isfinite(p.precision) for p in pts)
+    fox = {p.threshold: (p.precision, p.support) for p in curves["red_fox"]}
+    assert fox == {0.0: (1.0, 6), 0.5: (1.0, 6), 0.9: (None, 0)}
+    sug = suggest_thresholds(decs, 0.95, min_support=5)
+    assert (sug["red_fox"].threshold, sug["red_fox"].support) == (0.6, 6)
+    assert "badger" not in sug  # its only decision has no usable confidence

@@ -9,10 +9,15 @@ right / (right + wrong) over decisions with ``confidence >= t``.
 Caveat (shown to users): the queue sends mostly *uncertain* boxes to people, so the sample is
 biased toward low confidences; the curve is most trustworthy near and below the threshold in
 use, and the suggestion needs ``min_support`` decisions above it.
+
+A decision whose stored confidence is not a finite number (NaN or infinite, from an old or
+hand-edited decisions file) says nothing about a threshold and is left out, so no curve or
+suggestion ever divides by zero or shows NaN.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +46,8 @@ class ThresholdSuggestion:
 def _outcomes(decisions: Iterable[ReviewDecision]) -> dict[str, list[tuple[float, bool]]]:
     out: dict[str, list[tuple[float, bool]]] = {}
     for d in latest_decisions(decisions).values():
-        if d.confidence is None or not d.model_label or d.decision not in ("accept", "reject", "relabel"):
+        if (d.confidence is None or not math.isfinite(d.confidence) or not d.model_label
+                or d.decision not in ("accept", "reject", "relabel")):
             continue
         right = d.decision == "accept" or (d.decision == "relabel" and d.label == d.model_label)
         out.setdefault(d.model_label, []).append((float(d.confidence), right))
