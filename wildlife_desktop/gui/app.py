@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     QCoreApplication.setOrganizationName("WildlifeDesktop")
     QCoreApplication.setApplicationName("WildlifeDesktop")
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "wildlife-desktop"])
+    from .app_settings import apply_identity
+
+    apply_identity(app)  # window icon; desktop file name for Wayland
     sys.excepthook = _excepthook
     from . import interpreter
     from .main_window import MainWindow
