@@ -11,7 +11,7 @@ Three, all files inside the folder's state directory:
   before them (two ``decisions import`` at once). A separate lock, so a key press never waits
   for a large folder's sidecars.
 * ``run.lock`` (:func:`run_lock`): held for a whole ``detect`` run. It is never waited for: a
-  second run on a folder already being processed stops at once with :class:`FolderBusyError`
+  second run (or ``import-results``) on a folder already being processed stops at once with :class:`FolderBusyError`
   instead of doubling the work.
 
 The locks are advisory OS locks (``flock`` / ``LockFileEx``): a process killed with ``kill -9``
@@ -92,8 +92,9 @@ def run_lock(state_dir: Path, folder: Path | str) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout as exc:
-        raise FolderBusyError(f"{folder} is already being processed (by another detect command or window); "
-                              "wait for that run to finish, or cancel it, then run again to resume.") from exc
+        raise FolderBusyError(f"{folder} is already being processed (by another detect or import-results "
+                              "command, or a window); wait for that run to finish, or cancel it, then run again "
+                              "to resume.") from exc
     except OSError as exc:
         raise SidecarWriteError(f"Cannot lock {state_dir}: {exc.strerror or exc}") from exc
     try:

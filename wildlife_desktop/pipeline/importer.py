@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PIL import Image
 
 from ..core.errors import DatasetError
+from ..core.locks import run_lock
 from ..core.paths import AppPaths
 from ..core.records import MediaFile, MediaMeta, Prediction
-from ..formats.decisions import load_decisions
-from ..formats.md_batch import info_text, parse_json, read_md_batch
+from ..formats.md_batch import ImportedResults, info_text, parse_json, read_md_batch
 from ..formats.pytorch_wildlife import read_pytorch_wildlife_json
 from .exif import read_meta
 from .housekeeping import remove_leftovers
 from .journal import LayerInfo, Workspace, current_entries
-from .results import FolderResults, build_bundle, load_results, write_sidecars
+from .results import FolderResults, load_results, write_layer_sidecars
 from .scan import scan_folder
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,12 @@ def import_results(
     """Read ``results_file`` into a new, active result layer of ``folder`` and write the sidecars.
 
     Paths in the file are matched against files under ``folder`` (relative, or by their suffix
-    when the file holds absolute or differently rooted paths).
+    when the file holds absolute or differently rooted paths). The import holds the folder's run
+    lock from start to end, as ``detect`` does, and writes the sidecars under its sidecar lock
+    (``core.locks``), so an import during a run, or two imports at once, never interleave.
+
+    Raises:
+        FolderBusyError: a run or another import is under way on the folder; nothing was changed.
     """
     paths = paths or AppPaths.default()
     results_file = Path(results_file)
@@ -131,10 +137,18 @@ def import_results(
     )
     ws = Workspace.locate(Path(folder), paths, create=True)
     assert ws is not None
+    with run_lock(ws.state_dir, ws.folder):
+        return _import_locked(ws, Path(folder), results_file, layer, imported, scan.files, resolve, paths)
+
+
+def _import_locked(ws: Workspace, folder: Path, results_file: Path, layer: LayerInfo, imported: ImportedResults,
+                   files: tuple[MediaFile, ...], resolve: Callable[[str], MediaFile | None],
+                   paths: AppPaths) -> ImportReport:
+    """The writing half of :func:`import_results`, run while the folder's run lock is held."""
     remove_leftovers(ws)  # temp files of an import or run that was killed mid-write
     layer_id = ws.ensure_layer(layer)
     journal = ws.journal(layer_id)
-    have = current_entries(journal.load(), scan.files)
+    have = current_entries(journal.load(), files)
     missing: list[str] = []
     try:
         for pred in imported.predictions:
@@ -155,11 +169,11 @@ def import_results(
     finally:
         journal.close()
     ws.set_active(layer_id)
-    write_sidecars(ws.out_dir, build_bundle(layer, have, decisions=load_decisions(ws.state_dir)))
-    res = load_results(Path(folder), paths)
+    write_layer_sidecars(ws.out_dir, layer, have)  # the decisions read under the sidecar lock
+    res = load_results(folder, paths)
     assert res is not None
     if missing:
         logger.warning("%d file(s) in %s are not in %s", len(missing), results_file, folder)
     for warning in imported.warnings:
         logger.warning("%s: %s", results_file.name, warning)
-    return ImportReport(res, len(have), tuple(missing), len(scan.files) - len(have), imported.warnings)
+    return ImportReport(res, len(have), tuple(missing), len(files) - len(have), imported.warnings)
