@@ -110,6 +110,9 @@ def test_composite_runs_members_and_refuses_a_missing_or_changed_member(
     assert comp.labels == DET_LABELS and comp.input_size == 640 and not comp.random_weights
     image = np.zeros((480, 640, 3), dtype=np.uint8)
     assert [(d.category, d.confidence) for d in comp.detect(image)] == [("1", 0.9), ("3", 0.8)]
+    # members are asked only for what the merge can use: the run's floor, or the category floor above it
+    assert comp.member_floor("animals", 0.005) == 0.005 and comp.member_floor("others", 0.005) == 0.3
+    assert comp.member_floor("animals", 0.5) == 0.5
     assert [v for _, ok, v in store.verify() if not ok] == []
 
     # a member replaced by another file: refused, naming it
