@@ -14,6 +14,7 @@ from ..pipeline.thumbnails import ThumbnailCache
 from .app_settings import use_settings_under
 from .engine import InferenceEngine
 from .folder_controller import FolderController
+from .help_menu import HelpMenu
 from .item_models.folder_model import FolderModel
 from .item_models.thumbnail_model import ThumbnailModel
 from .run_controller import RANDOM_BANNER, RunController
@@ -121,7 +122,7 @@ class MainWindow(QMainWindow):
             action(self.tr("&Quick labels (keys 1–9)…"), self.verifier.edit_quick_labels),
             action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer), self.finetune_action])
         self.log_folder_action = action(self.tr("Open &log folder"), self.open_log_folder)
-        self.menuBar().addMenu(self.tr("&Help")).addAction(self.log_folder_action)
+        self.help_menu = HelpMenu(self, self.menuBar().addMenu(self.tr("&Help")), self.log_folder_action)
         bar = self.addToolBar(self.tr("Mode"))
         bar.setObjectName("modeToolbar")
         bar.addActions([self.browse_action, self.verify_action, thresholds])
