@@ -1,6 +1,7 @@
 """``decisions export|import``: move human review decisions between people as CSV.
 
 ``decisions thresholds``: the window's *Thresholds from review* on the command line.
+``decisions compact``: superseded records out of ``decisions.jsonl`` (kept in ``decisions-history.jsonl``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def cmd_decisions(args: argparse.Namespace, paths: AppPaths) -> int:
     if ws is None:
         raise DatasetError(f"No results for {args.folder}: run detection or import a results file first.")
     history = load_decisions(ws.state_dir)
+    if args.decisions_cmd == "compact":
+        return _compact(ws.state_dir, json_out=args.json)
     if args.decisions_cmd == "thresholds":
         return _thresholds(history, args.target / 100.0, json_out=args.json)
     if args.decisions_cmd == "export":
@@ -106,6 +109,22 @@ def _merge_locked(state_dir: Path, incoming: Any) -> Any:
     return result[-1]
 
 
+def _compact(state_dir: Path, *, json_out: bool) -> int:
+    """Move superseded decisions out of ``decisions.jsonl`` into ``decisions-history.jsonl``."""
+    from ..formats.decisions import compact_decisions
+
+    res = compact_decisions(state_dir, force=True)
+    if json_out:
+        emit("compact", {"records_before": res.before, "records_after": res.after,
+                         "history_file": str(res.archive) if res.archive else None})
+    elif res.compacted:
+        print(f"Compacted the decisions: {res.before} record(s) -> {res.after} (the latest per detection); "
+              f"the {res.before - res.after} superseded record(s) were appended to {res.archive}")
+    else:
+        print(f"Nothing to compact: all {res.before} decision record(s) are current.")
+    return 0
+
+
 def _thresholds(history: Any, target: float, *, json_out: bool) -> int:
     """Per class: the model's precision above each confidence, from the decisions, and the suggestion."""
     import math
@@ -148,6 +167,10 @@ def add_parsers(sub: Any) -> None:
     r = sub.add_parser("decisions", help="export or import review decisions as CSV (reviews by several people "
                        "merge); thresholds suggested from them")
     rsub = r.add_subparsers(dest="decisions_cmd", required=True)
+    cp = rsub.add_parser("compact", help="move superseded decisions (earlier ones on the same detection, undone "
+                         "ones) to decisions-history.jsonl; done by itself at export when they are most of the file")
+    cp.add_argument("folder")
+    cp.add_argument("--json", action="store_true")
     th = rsub.add_parser("thresholds", help="how precise the model was on your decisions; suggested accept threshold")
     th.add_argument("folder", help="folder with results and review decisions")
     th.add_argument("--target", type=float, default=95.0, help="target precision in %% (default 95)")

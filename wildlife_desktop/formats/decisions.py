@@ -20,6 +20,12 @@ Design decisions:
 * The file is an **append-only history**; the latest record per ``(file, detection_id)``
   wins, *latest* meaning later in the file. Undo appends the restored record, or a ``"clear"``
   tombstone when there was none, so the file is also an audit trail.
+* At quiet moments (an export, ``decisions compact``; never per key press) the file may be
+  rewritten under the write lock, re-read under it so no appended record is lost:
+  :func:`compact_decisions` moves superseded records to ``decisions-history.jsonl`` once they
+  outnumber the live ones 2:1 (over 10,000 records), and :func:`fill_missing_boxes` gives
+  box-less records stored by an older release their detection's box (once, flagged in the
+  header). Readers notice the new file and re-read it.
 * A file-level decision (``"empty"``) has ``detection_id == ""``. It applies only when it is
   newer than every positive decision on a box of the same file.
 * A record keeps the box (``bbox``, ``frame``) and what the model said when the person decided
@@ -50,7 +56,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from ..core.atomic import atomic_write_text
+from ..core.atomic import atomic_write_bytes, atomic_write_text
 from ..core.errors import DatasetError, SidecarWriteError, WildlifeError
 from ..core.locks import write_lock
 from ..core.records import DETECTION_CATEGORIES, BBox, Classification, Detection, Prediction
@@ -63,6 +69,9 @@ logger = logging.getLogger(__name__)
 DECISIONS_FILE: Final = "decisions.jsonl"
 DECISIONS_SCHEMA_VERSION: Final = 2
 LEGACY_DECISIONS_FILE: Final = "decisions.json"  # version 1: one JSON document, rewritten per decision
+HISTORY_FILE: Final = "decisions-history.jsonl"  # superseded records moved out by a compaction
+COMPACT_MIN_RECORDS: Final = 10_000
+COMPACT_RATIO: Final = 2.0
 LEGACY_SCHEMA_VERSION: Final = 1
 #: Kinds a person can make (``"clear"`` is the internal tombstone written by undo).
 DECISION_KINDS: Final[tuple[str, ...]] = ("accept", "reject", "relabel", "unknown", "empty")
@@ -168,38 +177,60 @@ def _line(d: ReviewDecision) -> str:
     return f'{{"crc":{zlib.crc32(payload.encode("utf-8"))},"d":{payload}}}\n'
 
 
-def _header() -> str:
-    return json.dumps({"header": True, "schema_version": DECISIONS_SCHEMA_VERSION}) + "\n"
+def _header(**flags: Any) -> str:
+    """The first line; ``flags`` (e.g. ``boxes_filled``) record upkeep already done on the file."""
+    return json.dumps({"header": True, "schema_version": DECISIONS_SCHEMA_VERSION, **flags}) + "\n"
+
+
+_BAD: Final = object()  # an unreadable line (torn, damaged, unknown kind)
+_LineItem = ReviewDecision | dict[str, Any] | None | object
+
+
+def _decode(raw: bytes) -> ReviewDecision | dict[str, Any] | None:
+    """One stored line: its record, the header's fields, or None when blank.
+
+    Raises:
+        ValueError, TypeError, AttributeError, DatasetError: the line is unreadable.
+    """
+    line = raw.decode("utf-8", errors="replace").strip()
+    if not line:
+        return None
+    if line.startswith('{"header"'):
+        head = json.loads(line)
+        int(head.get("schema_version", 0))  # a header without a usable version is damaged
+        return dict(head)
+    # The CRC covers the payload text exactly as written; "crc" is an int, so the first
+    # ',"d":' starts the payload.
+    start = line.index(',"d":') + 5
+    payload = line[start:line.rindex("}")]
+    if not line.startswith('{"crc":') or zlib.crc32(payload.encode("utf-8")) != int(line[7:start - 5]):
+        raise ValueError("crc mismatch")
+    return ReviewDecision.from_dict(json.loads(payload))
+
+
+def _items(data: bytes, path: Path) -> list[tuple[bytes, _LineItem]]:
+    """Every non-blank line of ``data`` with what it holds (``_BAD`` when unreadable).
+
+    Raises:
+        DatasetError: a header says the file was written by a newer version of the app.
+    """
+    out: list[tuple[bytes, _LineItem]] = []
+    for raw in data.split(b"\n"):
+        try:
+            item: _LineItem = _decode(raw)
+        except (ValueError, TypeError, AttributeError, DatasetError):
+            item = _BAD
+        if isinstance(item, dict) and int(item.get("schema_version", 0)) > DECISIONS_SCHEMA_VERSION:
+            raise DatasetError(f"{path} was written by a newer version of Wildlife Desktop.")
+        if item is not None:
+            out.append((raw.strip(), item))
+    return out
 
 
 def _parse_lines(data: bytes, path: Path) -> tuple[list[ReviewDecision], int]:
     """Records of complete lines in ``data``; bad lines (torn, CRC, unknown kind) are counted."""
-    out: list[ReviewDecision] = []
-    bad = 0
-    for raw in data.split(b"\n"):
-        line = raw.decode("utf-8", errors="replace").strip()
-        if not line:
-            continue
-        if line.startswith('{"header"'):
-            try:
-                version = int(json.loads(line).get("schema_version", 0))
-            except (ValueError, TypeError, AttributeError):
-                bad += 1
-                continue
-            if version > DECISIONS_SCHEMA_VERSION:
-                raise DatasetError(f"{path} was written by a newer version of Wildlife Desktop.")
-            continue
-        try:
-            # The CRC covers the payload text exactly as written; "crc" is an int, so the first
-            # ',"d":' starts the payload.
-            start = line.index(',"d":') + 5
-            payload = line[start:line.rindex("}")]
-            if not line.startswith('{"crc":') or zlib.crc32(payload.encode("utf-8")) != int(line[7:start - 5]):
-                raise ValueError("crc mismatch")
-            out.append(ReviewDecision.from_dict(json.loads(payload)))
-        except (ValueError, TypeError, AttributeError, DatasetError):
-            bad += 1
-    return out, bad
+    items = _items(data, path)
+    return [it for _, it in items if isinstance(it, ReviewDecision)], sum(1 for _, it in items if it is _BAD)
 
 
 def _read_legacy(path: Path) -> tuple[list[ReviewDecision], int]:
@@ -369,6 +400,156 @@ def append_decisions(state_dir: Path, new: Sequence[ReviewDecision]) -> tuple[Re
     """Append ``new`` to the stored history; return the whole history."""
     update_decisions(state_dir, lambda _history: new)
     return load_decisions(state_dir)
+
+
+# ----------------------------------------------------------------------------------------------
+# upkeep at quiet moments (an export, ``decisions compact``): rewrites under the write lock
+
+
+@dataclass(frozen=True)
+class CompactResult:
+    """What :func:`compact_decisions` did: record counts before and after, and where the rest went."""
+
+    before: int
+    after: int
+    archive: Path | None = None  # the history file the superseded records were appended to
+
+    @property
+    def compacted(self) -> bool:
+        return self.after < self.before
+
+
+def needs_compaction(history: Sequence[ReviewDecision]) -> bool:
+    """True when ``history`` is mostly superseded records (> 2x the live ones, over 10,000 records)."""
+    return len(history) > COMPACT_MIN_RECORDS and len(history) > COMPACT_RATIO * _live_count(history)
+
+
+def _live_count(history: Sequence[ReviewDecision]) -> int:
+    return len(_keep_indexes([(b"", d) for d in history]))
+
+
+def _keep_indexes(items: Sequence[tuple[bytes, _LineItem]]) -> set[int]:
+    """Lines a compaction keeps: per detection, its last record, and its last record with a box
+    when the last one has none (a merge gives a bare CSV row that box, see :func:`merge_decisions`)."""
+    last: dict[DecisionKey, int] = {}
+    boxed: dict[DecisionKey, int] = {}
+    for i, (_, it) in enumerate(items):
+        if isinstance(it, ReviewDecision):
+            last[it.key] = i
+            if it.bbox is not None:
+                boxed[it.key] = i
+    keep = set(last.values())
+    for key, i in last.items():
+        rec = items[i][1]
+        if isinstance(rec, ReviewDecision) and rec.bbox is None and key in boxed:
+            keep.add(boxed[key])
+    return keep
+
+
+def _flags(items: Sequence[tuple[bytes, _LineItem]]) -> dict[str, Any]:
+    """The upkeep flags of the file's first header (``boxes_filled``), to carry over on a rewrite."""
+    for _, it in items:
+        if isinstance(it, dict):
+            return {k: v for k, v in it.items() if k not in ("header", "schema_version")}
+    return {}
+
+
+def _rewrite(path: Path, flags: Mapping[str, Any], lines: Iterable[bytes]) -> None:
+    """Replace the file atomically (caller holds the write lock); readers see a new file and re-read it."""
+    body = b"".join(ln + b"\n" for ln in lines)
+    atomic_write_bytes(path, _header(**flags).encode("utf-8") + body)
+
+
+def compact_decisions(state_dir: Path, *, force: bool = False) -> CompactResult:
+    """Rewrite ``decisions.jsonl`` with only the records that still matter, under the write lock.
+
+    Kept, in their order: per detection its last record (the effective decision, or the undo
+    tombstone that cleared it) and its last boxed record when the last has no box; unreadable
+    lines stay as they were. Every superseded record is first appended, verbatim, to
+    ``decisions-history.jsonl`` beside it (same format), so the audit trail is never lost.
+    The file is re-read under the lock, so a record another process appended meanwhile is
+    kept. Without ``force`` nothing happens unless :func:`needs_compaction` holds.
+
+    Undo stays possible in an open review window: its steps hold the records they restore, and
+    its :class:`DecisionLog` sees the new file and re-reads it.
+
+    Raises:
+        FolderBusyError, SidecarWriteError: the folder is locked for too long, or not writable.
+        DatasetError: the file was written by a newer version of the app.
+    """
+    read_decisions(state_dir)  # migrates a version-1 file first (takes the lock itself)
+    path = decisions_path(state_dir)
+    with write_lock(state_dir):
+        if not path.exists():
+            return CompactResult(0, 0)
+        items = _items(path.read_bytes(), path)
+        keep = _keep_indexes(items)
+        n = sum(1 for _, it in items if isinstance(it, ReviewDecision))
+        if not force and not (n > COMPACT_MIN_RECORDS and n > COMPACT_RATIO * len(keep)):
+            return CompactResult(n, n)
+        kept = [raw for i, (raw, it) in enumerate(items) if i in keep or it is _BAD]
+        gone = [raw for i, (raw, it) in enumerate(items) if isinstance(it, ReviewDecision) and i not in keep]
+        if not gone:
+            return CompactResult(n, n)
+        archive = Path(state_dir) / HISTORY_FILE
+        try:
+            _append_lines(archive, [raw.decode("utf-8", errors="replace") + "\n" for raw in gone])
+        except OSError as exc:
+            raise SidecarWriteError(f"Cannot write {archive}: {exc.strerror or exc}") from exc
+        _rewrite(path, _flags(items), kept)
+    logger.info("compacted %s: %d records -> %d (the %d superseded ones appended to %s)",
+                path, n, len(keep), len(gone), archive.name)
+    return CompactResult(n, len(keep), archive)
+
+
+def fill_missing_boxes(
+    state_dir: Path, history: Sequence[ReviewDecision],
+    find: Callable[[frozenset[DecisionKey]], Mapping[DecisionKey, Detection]],
+) -> int:
+    """Give stored box-less decisions (a bare CSV imported by an older release) their detection's box.
+
+    Once per file: ``find`` gets the keys of every box-less decision on a detection and returns
+    the detections it found in the folder's layers (it runs before the lock is taken: reading
+    the layers may take a while). The file is then re-read and rewritten under the write lock
+    with those records completed as :func:`attach_boxes` does, and marked ``boxes_filled`` so
+    the layers are not searched again. Returns how many records got a box.
+
+    Raises:
+        FolderBusyError, SidecarWriteError: the folder is locked for too long, or not writable.
+    """
+    path = decisions_path(state_dir)
+    need = frozenset(d.key for d in history if d.bbox is None and d.detection_id)
+    if not need or not path.exists() or _boxes_filled(path):
+        return 0
+    found = find(need)
+    filled = 0
+    with write_lock(state_dir):
+        items = _items(path.read_bytes(), path)
+        flags = _flags(items)
+        if flags.get("boxes_filled"):
+            return 0  # another process did it meanwhile
+        lines = []
+        for raw, it in items:
+            if isinstance(it, dict):
+                continue
+            det = found.get(it.key) if isinstance(it, ReviewDecision) and it.bbox is None else None
+            if isinstance(it, ReviewDecision) and det is not None:
+                raw = _line(_with_box(it, det)).rstrip("\n").encode("utf-8")
+                filled += 1
+            lines.append(raw)
+        _rewrite(path, {**flags, "boxes_filled": True}, lines)
+    logger.info("%s: gave %d of %d box-less decision(s) the box of their detection", path, filled, len(need))
+    return filled
+
+
+def _boxes_filled(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(4096)
+        head = json.loads(first) if first.startswith(b'{"header"') else {}
+    except (OSError, ValueError):
+        return False
+    return isinstance(head, dict) and head.get("boxes_filled") is True
 
 
 @dataclass(frozen=True)
@@ -560,13 +741,17 @@ def attach_boxes(decisions: Iterable[ReviewDecision], predictions: Mapping[str, 
                 by_id = ids[d.file] = {detection_id(d.file, det): det for det in pred.detections}
             det = by_id.get(d.detection_id)
             if det is not None:
-                d = replace(d, bbox=det.bbox, frame=det.frame, model_label=d.model_label or det.top_label
-                            or det.category_name, confidence=d.confidence if d.confidence is not None
-                            else round(_model_certainty(det), 4))
+                d = _with_box(d, det)
                 n += 1
         out.append(d)
     return tuple(out), n
 
+
+def _with_box(d: ReviewDecision, det: Detection) -> ReviewDecision:
+    """``d`` with the box and frame of ``det``, and the model's label and certainty when it has none."""
+    return replace(d, bbox=det.bbox, frame=det.frame, model_label=d.model_label or det.top_label
+                   or det.category_name, confidence=d.confidence if d.confidence is not None
+                   else round(_model_certainty(det), 4))
 
 
 def match_file(

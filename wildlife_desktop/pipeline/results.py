@@ -7,19 +7,30 @@ what an uninterrupted run writes.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
+from ..core.errors import WildlifeError
 from ..core.locks import sidecar_lock
 from ..core.paths import AppPaths
-from ..core.records import MediaFile, Prediction
+from ..core.records import Detection, MediaFile, Prediction
 from ..formats.bundle import ExportBundle, ExportItem, ModelInfo, detection_id
 from ..formats.coco import write_coco
 from ..formats.csv_export import write_csv
-from ..formats.decisions import ReviewDecision, apply_decisions, attach_boxes, load_decisions
+from ..formats.decisions import (
+    DecisionKey,
+    ReviewDecision,
+    apply_decisions,
+    attach_boxes,
+    compact_decisions,
+    fill_missing_boxes,
+    load_decisions,
+    needs_compaction,
+)
 from ..formats.md_batch import write_md_batch
 from .journal import STATE_DIRNAME, LayerInfo, Workspace, current_entries
 from .scan import scan_folder
@@ -29,6 +40,8 @@ MD_SIDECAR = "recognitions.json"
 COCO_SIDECAR = "coco_cameratraps.json"
 CSV_SIDECAR = "detections.csv"
 SIDECAR_NAMES = (MD_SIDECAR, COCO_SIDECAR, CSV_SIDECAR)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -181,7 +194,7 @@ def write_layer_sidecars(
     with sidecar_lock(state_dir):
         bundle = build_bundle(layer, predictions, detection_threshold=detection_threshold,
                               classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s,
-                              decisions=load_decisions(state_dir))
+                              decisions=tend_decisions(state_dir))
         return write_sidecars(out_dir, bundle)
 
 
@@ -204,6 +217,46 @@ def capture_boxes(folder: Path, decisions: Sequence[ReviewDecision], paths: AppP
             break
         entries = ws.journal(lid).load()
         out, _ = attach_boxes(out, {rel: entries[rel][1] for rel in need if rel in entries})
+    return out
+
+
+def tend_decisions(state_dir: Path) -> tuple[ReviewDecision, ...]:
+    """The folder's decision history, after the upkeep done at a quiet moment (every export).
+
+    Box-less decisions an older release stored (a six-column CSV) get the box of their
+    detection from the folder's layers, once, so they follow their animal after a re-run with
+    another model; a history that is mostly superseded records is compacted
+    (``formats.decisions``). Both rewrite the file under the write lock. Upkeep never stops an
+    export: when it cannot be done (read-only card, a writer holding the lock too long) it is
+    logged and the history is used as it is.
+    """
+    history = load_decisions(state_dir)
+    try:
+        changed = fill_missing_boxes(state_dir, history, lambda keys: _layer_detections(state_dir, keys)) > 0
+        if needs_compaction(history):
+            changed = compact_decisions(state_dir).compacted or changed
+    except (WildlifeError, OSError) as exc:
+        logger.warning("decisions upkeep skipped in %s: %s", state_dir, exc)
+        return history
+    return load_decisions(state_dir) if changed else history
+
+
+def _layer_detections(state_dir: Path, keys: frozenset[DecisionKey]) -> dict[DecisionKey, Detection]:
+    """The detections named by ``keys`` in the folder's layers (the active layer first)."""
+    ws = Workspace(state_dir.parent, state_dir.parent)
+    files = {rel for rel, _ in keys}
+    out: dict[DecisionKey, Detection] = {}
+    active = ws.active_layer_id
+    for lid in sorted(ws.layers(), key=lambda lid: lid != active):
+        entries = ws.journal(lid).load()
+        for rel in files:
+            hit = entries.get(rel)
+            for det in hit[1].detections if hit is not None else ():
+                key = (rel, detection_id(rel, det))
+                if key in keys:
+                    out.setdefault(key, det)
+        if len(out) == len(keys):
+            break
     return out
 
 
@@ -235,5 +288,5 @@ def export_folder(
     with sidecar_lock(state_dir):
         bundle = build_bundle(res.layer, res.predictions, detection_threshold=detection_threshold,
                               classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s,
-                              decisions=load_decisions(state_dir))
+                              decisions=tend_decisions(state_dir))
         return write_sidecars(out_dir or res.output_dir, bundle)
