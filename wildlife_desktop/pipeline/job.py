@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +104,12 @@ class JobFinished:
 
 JobEvent = JobStarted | FileProcessed | SidecarsWritten | JobFinished
 
+#: The per-file step of a job, injectable: ``(folder, todo, opts, config, cancel)`` -> each file of
+#: ``todo`` with its prediction (or failure entry), in ``todo`` order, checking ``cancel`` between
+#: files. ``None`` = this process (:func:`_iter_predict`); ``pipeline.cluster`` plugs in Ray.
+FilePredictor = Callable[[Path, "list[MediaFile]", PredictOptions, "JobConfig", CancelToken],
+                         Iterator[tuple[MediaFile, Prediction]]]
+
 
 def _layer_for(config: JobConfig, store: ModelStore) -> LayerInfo:
     det, _ = store.get(config.detector_id)
@@ -154,20 +160,24 @@ def _disk_error(exc: OSError, where: Path, processed: int) -> SidecarWriteError:
 
 
 def run_job(
-    config: JobConfig, *, paths: AppPaths | None = None, cancel: CancelToken | None = None
+    config: JobConfig, *, paths: AppPaths | None = None, cancel: CancelToken | None = None,
+    predictor: FilePredictor | None = None,
 ) -> Iterator[JobEvent]:
     """Process ``config.folder``; resumable, cancellable. See the module docstring.
+
+    ``predictor`` replaces the in-process per-file step (e.g. ``pipeline.cluster.RayPredictor``);
+    the journal, sidecars, events and locks stay this function's.
 
     Raises:
         FolderBusyError: the folder is already being processed (another process or window
             holds its run lock, ``core.locks``); nothing was changed.
     """
     with contextlib.ExitStack() as held:  # the run lock, until the run ends or is abandoned
-        yield from _run_job(config, paths, cancel, held)
+        yield from _run_job(config, paths, cancel, held, predictor)
 
 
 def _run_job(config: JobConfig, paths: AppPaths | None, cancel: CancelToken | None,
-             held: contextlib.ExitStack) -> Iterator[JobEvent]:
+             held: contextlib.ExitStack, predictor: FilePredictor | None = None) -> Iterator[JobEvent]:
     paths = paths or AppPaths.default()
     cancel = cancel or CancelToken()
     t0 = time.monotonic()
@@ -208,16 +218,21 @@ def _run_job(config: JobConfig, paths: AppPaths | None, cancel: CancelToken | No
     disk_error: OSError | None = None
     try:
         if todo:
-            detector = store.open_detector(config.detector_id, intra_threads=config.intra_threads)
-            classifier = (store.open_classifier(config.classifier_id, intra_threads=config.intra_threads)
-                          if config.classifier_id else None)
             opts = PredictOptions(conf_floor=config.conf_floor, classify_min_conf=layer.conservative_threshold,
                                   label_threshold=layer.typical_threshold, video_every_s=config.video_every_s,
                                   video_max_frames=config.video_max_frames)
+            if predictor is None:
+                detector = store.open_detector(config.detector_id, intra_threads=config.intra_threads)
+                classifier = (store.open_classifier(config.classifier_id, intra_threads=config.intra_threads)
+                              if config.classifier_id else None)
+                stream = _iter_predict(ws.folder, todo, detector, classifier, opts, config, cancel)
+            else:
+                stream = predictor(ws.folder, todo, opts, config, cancel)
+            held.callback(getattr(stream, "close", lambda: None))  # stop the workers even if abandoned
             meter = RateMeter(len(todo))
             last_ckpt = time.monotonic()
             interval = config.checkpoint_s
-            for f, pred in _iter_predict(ws.folder, todo, detector, classifier, opts, config, cancel):
+            for f, pred in stream:
                 journal.append(f.key, pred)
                 done[f.rel_path] = pred
                 processed += 1
@@ -253,6 +268,26 @@ def _run_job(config: JobConfig, paths: AppPaths | None, cancel: CancelToken | No
     ))
 
 
+def predict_file(folder: Path, f: MediaFile, detector: object, classifier: object, opts: PredictOptions,
+                 img: DecodedImage | ImageReadError | None = None) -> Prediction:
+    """One file's prediction, or its failure entry: a bad file never ends the run (``img``: decoded ahead)."""
+    path = folder / f.rel_path
+    try:
+        if f.kind != "image":
+            return predict_video(path, f.rel_path, detector, classifier, opts)  # type: ignore[arg-type]
+        if img is None:
+            img = _decode(path, int(getattr(detector, "input_size", 640)))
+        if isinstance(img, ImageReadError):
+            raise img
+        return predict_image(path, f.rel_path, img, detector, classifier, opts)  # type: ignore[arg-type]
+    except (WildlifeError, OSError) as exc:
+        logger.info("failed: %s: %s", f.rel_path, exc)
+        return failed(f.rel_path, f.kind, str(exc) or type(exc).__name__)
+    except Exception as exc:  # noqa: BLE001 - never the end of the run: this file's failure entry
+        logger.exception("unexpected error processing %s", f.rel_path)
+        return failed(f.rel_path, f.kind, f"unexpected error ({type(exc).__name__}: {exc})")
+
+
 def _iter_predict(
     folder: Path,
     todo: list[MediaFile],
@@ -279,21 +314,7 @@ def _iter_predict(
     lookahead = max(2, 2 * workers)
 
     def predict(f: MediaFile, img: DecodedImage | ImageReadError | None) -> Prediction:
-        path = folder / f.rel_path
-        try:
-            if f.kind != "image":
-                return predict_video(path, f.rel_path, detector, classifier, opts)  # type: ignore[arg-type]
-            if img is None:
-                img = _decode(path, target)
-            if isinstance(img, ImageReadError):
-                raise img
-            return predict_image(path, f.rel_path, img, detector, classifier, opts)  # type: ignore[arg-type]
-        except (WildlifeError, OSError) as exc:
-            logger.info("failed: %s: %s", f.rel_path, exc)
-            return failed(f.rel_path, f.kind, str(exc) or type(exc).__name__)
-        except Exception as exc:  # noqa: BLE001 - never the end of the run: this file's failure entry
-            logger.exception("unexpected error processing %s", f.rel_path)
-            return failed(f.rel_path, f.kind, f"unexpected error ({type(exc).__name__}: {exc})")
+        return predict_file(folder, f, detector, classifier, opts, img)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="predict" if whole else "decode") as pool:
         pending: deque[tuple[MediaFile, Future[Prediction] | Future[DecodedImage | ImageReadError] | None]] = deque()
