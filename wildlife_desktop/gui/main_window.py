@@ -326,9 +326,20 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_menu_import_model(self) -> None:
         f, _ = QFileDialog.getOpenFileName(self, self.tr("Import model pack"), str(Path.home()),
-                                           self.tr("Model packs (*.zip manifest.json)"))
-        if f:
+                                           self.tr("Model packs or ONNX files (*.zip manifest.json *.onnx)"))
+        if f and Path(f).suffix.lower() == ".onnx":  # a bare model: ask what it is, as the CLI's flags do
+            from .dialogs.import_onnx_dialog import ask_import_onnx
+
+            self.import_onnx_dialog = ask_import_onnx(Path(f), self.paths, self)
+            if self.import_onnx_dialog is not None:
+                self.import_onnx_dialog.sig_imported.connect(self._on_onnx_imported)
+        elif f:
             self.runs.import_model_pack(Path(f))
+
+    @Slot(str)
+    def _on_onnx_imported(self, model_id: str) -> None:
+        self.runs.refresh_models()
+        self.statusBar().showMessage(self.tr("Installed model {0}").format(model_id))
 
     @Slot()
     def show_finetune(self) -> None:
