@@ -91,6 +91,7 @@ def test_detector_build_parity_import_detect(tmp_path: Path, parity_images: list
     assert parity_file["matched"] == p.matched
     prov = json.loads((report.pack_dir / "provenance.json").read_text(encoding="utf-8"))
     assert prov["weights_md5"] == src.md5 and prov["checksum_verified"] is True
+    assert prov["isolated_process"] is False  # a caller's own loader (weights_only) runs in this process
     assert "AGPL-3.0" in (report.pack_dir / "LICENCE.txt").read_text(encoding="utf-8")
 
     paths = AppPaths.default()
@@ -113,6 +114,9 @@ def test_classifier_build_from_pytorch_wildlife_layout(tmp_path: Path, parity_im
     assert p.passed and p.kind == "classification" and p.crops == 6 and p.top1_agree == 6
     assert p.max_prob_diff is not None and p.max_prob_diff < 1e-3
     assert not report.checksum.verified and "unverified" in report.checksum.note  # upstream publishes none
+    prov = json.loads((report.pack_dir / "provenance.json").read_text(encoding="utf-8"))
+    assert prov["isolated_process"] is True  # an unverified file: loaded, exported and run in a child process
+    assert prov["tools"]["torch"] == torch.__version__  # as the child reported it
     assert report.manifest.extra_dict()["bundleable"] is True
     store = _install_and_check(report, AppPaths.default())
     clf = store.open_classifier(entry.id)

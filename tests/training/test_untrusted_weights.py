@@ -39,7 +39,15 @@ def test_unverified_checkpoint_is_refused_before_it_is_opened(tmp_path: Path, na
     res = cli("models", "build", str(weights), *extra, "--images", str(tmp_path), check=False)
     assert res.returncode == 1 and "--trust-unverified" in res.stderr and "Traceback" not in res.stderr, res.stderr
     assert res.stderr.startswith(f"error: Refusing {name}")
+    # it says exactly what --trust-unverified would do
+    assert "only in a separate Python process" in res.stderr and "not a sandbox" in res.stderr
     assert not marker.exists()
+
+
+def test_trust_unverified_help_says_what_happens() -> None:
+    res = cli("models", "build", "--help")
+    text = " ".join(res.stdout.split())
+    assert "opened only in a separate Python process" in text and "not a sandbox" in text
 
 
 def test_trusted_file_is_still_loaded_weights_only(tmp_path: Path, parity_images: list[Path]) -> None:

@@ -3,6 +3,11 @@
 The pack folder holds ``manifest.json``, ``model.onnx``, ``LICENCE.txt``, ``provenance.json`` and
 ``parity.json``; the manifest's ``extra`` repeats the licence facts and the parity figures so the
 application can show them after import. A pack is only written when parity passes.
+
+This process never unpickles a checkpoint it did not build: builders that need full
+unpickling (yolov5, ultralytics, RT-DETR) and files no published checksum vouches for run in a
+child process (``isolate.py``) that hands back the ONNX file and raw outputs for the parity
+check as ``.npy``.
 """
 
 from __future__ import annotations
@@ -34,9 +39,11 @@ from ...runtime.manifest import MANIFEST_NAME, ModelManifest, save_manifest
 from ...runtime.store import sha256_file
 from .fetch import ChecksumResult, check_weights, require_trusted
 from .loaders import LOADERS, Loader
-from .parity import ParityReport, classifier_parity, detector_parity
+from .parity import ParityReport, TorchFn, classifier_parity, detector_parity, parity_inputs
 
 ONNX_NAME = "model.onnx"
+#: Builders whose checkpoints need full unpickling (pickled model objects): always run isolated.
+UNPICKLING_BUILDERS = frozenset({"yolov5", "ultralytics", "pw_rtdetr_apache"})
 OPSET = 17
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 LICENCE_URLS = {
@@ -96,6 +103,36 @@ def _export(module: nn.Module, entry: CatalogueEntry, dest: Path, *, input_size:
         warnings.simplefilter("ignore")
         torch.onnx.export(module, (dummy,), str(dest), input_names=names, output_names=out,
                           dynamic_axes=axes or None, opset_version=OPSET, do_constant_folding=True, dynamo=False)
+
+
+def _runner(module: nn.Module) -> TorchFn:
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return module(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+
+    return run
+
+
+def _export_isolated(weights: Path, entry: CatalogueEntry, onnx_path: Path, size: int,
+                     inputs: Sequence[np.ndarray]) -> tuple[TorchFn, str]:
+    """Load, export and run the checkpoint in a separate process (isolate.py); nothing is unpickled here.
+
+    Returns a function that answers the parity check's torch calls with the child's outputs
+    for the same inputs, and the child's torch version.
+    """
+    from .isolate import EXPORT_TASK, entry_to_json, run_isolated
+
+    res = run_isolated(EXPORT_TASK, files={weights.name: weights}, inputs=inputs, collect={ONNX_NAME: onnx_path},
+                       params={"entry": entry_to_json(entry), "weights": weights.name, "input_size": size})
+    pairs = list(zip(inputs, res.outputs, strict=True))
+
+    def replay(x: np.ndarray) -> np.ndarray:
+        for inp, out in pairs:
+            if inp.shape == x.shape and np.array_equal(inp, x):
+                return out
+        raise ModelPackError("The parity check asked for an input the isolated build process was not given")
+
+    return replay, res.info.get("torch", "?")
 
 
 def _stamp(path: Path, props: dict[str, str]) -> None:
@@ -183,6 +220,8 @@ def build_pack(
         input_size: override the catalogue input size (tests use small inputs for speed).
         conf_floor: parity confidence floor (default: the entry's conservative threshold).
         trust_unverified: build from a file no published checksum vouches for (the user said so).
+            Such a file, and any checkpoint whose builder unpickles, is loaded, exported and run
+            only in a separate process (``isolate.py``); ``loader`` (tests) runs in this process.
 
     Returns:
         The build report (pack folder, manifest, parity figures, checksum outcome).
@@ -198,40 +237,48 @@ def build_pack(
     require_trusted(checksum, weights, trust_unverified=trust_unverified)  # before anything unpickles it
     if not images:
         raise ModelPackError("The parity check needs real images: pass --images FOLDER")
-    module = (loader or LOADERS[entry.builder])(weights, entry).eval()
+    if loader is None and (entry.builder not in LOADERS or entry.builder == "unsupported"):
+        LOADERS["unsupported"](weights, entry)  # says why, before any process is started
+    # A checkpoint that needs full unpickling, or that no published checksum vouches for, is only
+    # ever opened in a separate process (isolate.py); a caller's own loader runs here.
+    isolated = loader is None and (entry.builder in UNPICKLING_BUILDERS or not checksum.verified)
+    module = None if isolated else (loader or LOADERS[entry.builder])(weights, entry).eval()
     size = int(input_size or entry.input_size)
     citation = load_catalogue().citation_text(entry) if entry.citation else ""
+    letterbox_mode = entry.letterbox or ("classic" if entry.dynamic_input else "square")
+    manifest = ModelManifest(
+        id=entry.id, version=entry.version, name=entry.name, family=entry.family, task=entry.task,
+        file=ONNX_NAME, sha256="0" * 64, input_size=size, labels=entry.labels,  # sha256: set after the export
+        typical_threshold=entry.typical_threshold, conservative_threshold=entry.conservative_threshold,
+        nms_iou=entry.nms_iou, letterbox=letterbox_mode if entry.task == "detection" else None,
+        stride=entry.stride if entry.task == "detection" else 1, licence=entry.weights_licence,
+        source_url=(checksum.source or entry.sources[0]).url, citation=citation,
+        random_weights=random_weights, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".build-{entry.id}-", dir=out_dir))
     try:
         onnx_path = tmp / ONNX_NAME
-        try:
-            _export(module, entry, onnx_path, input_size=size)
-        except Exception as exc:  # noqa: BLE001 - exporter errors are many and varied
-            raise ModelPackError(f"ONNX export of '{entry.id}' failed: {exc}") from exc
+        torch_version = torch.__version__
+        run_torch: TorchFn
+        if module is None:
+            run_torch, torch_version = _export_isolated(weights, entry, onnx_path, size,
+                                                        parity_inputs(manifest, images, letterbox_mode))
+        else:
+            try:
+                _export(module, entry, onnx_path, input_size=size)
+            except Exception as exc:  # noqa: BLE001 - exporter errors are many and varied
+                raise ModelPackError(f"ONNX export of '{entry.id}' failed: {exc}") from exc
+            run_torch = _runner(module)
         _stamp(onnx_path, {
             "weights": ("RANDOM weights (test build), not a real model" if random_weights
                         else f"official {entry.id} weights, sha256 {checksum.digest.sha256}"),
             "model_id": entry.id, "licence_weights": entry.weights_licence, "licence_code": entry.code_licence,
             "built_by": f"wildlife-desktop {__version__}",
         })
-
-        def run_torch(x: np.ndarray) -> np.ndarray:
-            with torch.no_grad():
-                return module(torch.from_numpy(np.ascontiguousarray(x))).numpy()
-
-        letterbox_mode = entry.letterbox or ("classic" if entry.dynamic_input else "square")
-        manifest = ModelManifest(
-            id=entry.id, version=entry.version, name=entry.name, family=entry.family, task=entry.task,
-            file=ONNX_NAME, sha256=sha256_file(onnx_path), input_size=size, labels=entry.labels,
-            typical_threshold=entry.typical_threshold, conservative_threshold=entry.conservative_threshold,
-            nms_iou=entry.nms_iou, letterbox=letterbox_mode if entry.task == "detection" else None,
-            stride=entry.stride if entry.task == "detection" else 1, licence=entry.weights_licence,
-            source_url=(checksum.source or entry.sources[0]).url, citation=citation,
-            random_weights=random_weights, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        )
+        manifest = replace(manifest, sha256=sha256_file(onnx_path))
         if entry.task == "detection":
             floor = entry.conservative_threshold if conf_floor is None else conf_floor
             parity = detector_parity(run_torch, onnx_path, manifest, images, conf_floor=floor,
@@ -254,12 +301,13 @@ def build_pack(
             "source_url": manifest.source_url,
             "random_weights": random_weights,
             "builder": "test loader" if loader else entry.builder,
+            "isolated_process": isolated,
             "opset": OPSET,
             "dynamic_input": entry.dynamic_input,
             "onnx_sha256": manifest.sha256,
             "quantisation": q_note,
             "quantised_file": q_path.name if q_path else None,
-            "tools": {"wildlife_desktop": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
+            "tools": {"wildlife_desktop": __version__, "torch": torch_version, "onnx": onnx.__version__,
                       "onnxruntime": onnxruntime.__version__, "python": platform.python_version()},
             "built": manifest.created,
         }

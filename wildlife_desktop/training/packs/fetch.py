@@ -86,7 +86,8 @@ def require_trusted(checksum: ChecksumResult, path: Path, *, trust_unverified: b
 
     A PyTorch checkpoint is a Python pickle: loading one can run code hidden in it. We only
     build from files whose checksum matches what upstream publishes, or that the user
-    explicitly trusts (``--trust-unverified``), and never unpickle before this check.
+    explicitly trusts (``--trust-unverified``), and never unpickle before this check. A trusted
+    unverified file is then opened only in a separate process (``isolate.py``).
 
     Raises:
         ModelPackError: ``checksum`` is not verified and ``trust_unverified`` is false.
@@ -94,9 +95,11 @@ def require_trusted(checksum: ChecksumResult, path: Path, *, trust_unverified: b
     if checksum.verified or trust_unverified:
         return
     raise ModelPackError(
-        f"Refusing {Path(path).name}: {checksum.note}. A checkpoint can carry code that runs when it is "
-        f"opened; if you trust where this file came from, run again with --trust-unverified (it is then "
-        f"opened in a separate process that is not given your image folders).")
+        f"Refusing {Path(path).name}: {checksum.note}. A PyTorch checkpoint can carry code that runs when it is "
+        f"opened. If you trust where this file came from, run again with --trust-unverified: the file is then "
+        f"opened only in a separate Python process, started in a new empty temporary folder with a minimal "
+        f"environment (no image folder or app data path in it), which hands back only the ONNX model and its "
+        f"test outputs. That process still runs under your user account: it is not a sandbox.")
 
 
 def download(url: str, dest: Path, *, timeout: float = 60.0) -> Path:

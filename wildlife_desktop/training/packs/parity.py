@@ -120,6 +120,23 @@ def _session(onnx_path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
 
 
+def detector_input(path: Path, manifest: ModelManifest, letterbox_mode: str) -> tuple[np.ndarray, Any]:
+    """The letterboxed input tensor of one image (and its transform), as the runtime makes it."""
+    return letterbox(read_rgb(path), manifest.input_size, mode=letterbox_mode, stride=manifest.stride)
+
+
+def classifier_input(path: Path, manifest: ModelManifest) -> np.ndarray:
+    """The batch of crops of one image that the classifier parity compares."""
+    return crop_batch(read_rgb(path), _crop_boxes(), manifest.input_size, manifest.mean, manifest.std)
+
+
+def parity_inputs(manifest: ModelManifest, images: Sequence[Path], letterbox_mode: str) -> list[np.ndarray]:
+    """Every array the parity check gives the torch model, in order (for an isolated export)."""
+    if manifest.task == "detection":
+        return [detector_input(p, manifest, letterbox_mode)[0] for p in images]
+    return [classifier_input(p, manifest) for p in images]
+
+
 def detector_parity(torch_fn: TorchFn, onnx_path: Path, manifest: ModelManifest, images: Sequence[Path],
                     *, conf_floor: float = 0.05, letterbox_mode: str = "classic") -> ParityReport:
     """Compare torch and ONNX detections on ``images`` (see the module docstring)."""
@@ -134,8 +151,7 @@ def detector_parity(torch_fn: TorchFn, onnx_path: Path, manifest: ModelManifest,
     shapes: list[tuple[int, int]] = []
     failures: list[str] = []
     for path in images:
-        target: int | tuple[int, int] = manifest.input_size
-        tensor, tr = letterbox(read_rgb(path), target, mode=letterbox_mode, stride=manifest.stride)
+        tensor, tr = detector_input(path, manifest, letterbox_mode)
         shapes.append((int(tensor.shape[2]), int(tensor.shape[3])))
         raw_t = np.asarray(torch_fn(tensor), dtype=np.float32)
         raw_o = np.asarray(sess.run(None, {name: tensor})[0], dtype=np.float32)
@@ -175,7 +191,7 @@ def classifier_parity(torch_fn: TorchFn, onnx_path: Path, manifest: ModelManifes
     agree = crops = 0
     failures: list[str] = []
     for path in images:
-        batch = crop_batch(read_rgb(path), _crop_boxes(), manifest.input_size, manifest.mean, manifest.std)
+        batch = classifier_input(path, manifest)
         lt = np.asarray(torch_fn(batch), dtype=np.float32)
         lo = np.asarray(sess.run([out_name], {name: batch})[0], dtype=np.float32)
         raw_diff = max(raw_diff, float(np.max(np.abs(lt - lo))))
