@@ -48,7 +48,11 @@ def _need(module: str, pip_name: str, entry: CatalogueEntry) -> Any:
 
 
 def _torch_load(path: Path, *, trusted_pickle: bool) -> Any:
-    """Load a checkpoint; full unpickling only for files that need it (pickled model objects)."""
+    """Load a checkpoint; full unpickling only for files that need it (pickled model objects).
+
+    ``build_pack`` calls the builders that unpickle only inside the isolated child process
+    (``isolate.py``), never in the process that runs the app or the CLI.
+    """
     try:
         return torch.load(path, map_location="cpu", weights_only=not trusted_pickle)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for bad files
