@@ -1,4 +1,5 @@
-"""``models list|import|verify|remove|build|install``: model packs."""
+"""``models list|import|verify|remove|build|install|default`` (and ``versions|promote|rollback|evaluate``,
+in :mod:`.stages`): model packs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from ..core.errors import WildlifeError
 from ..core.paths import AppPaths
+from . import stages
 from .output import emit
 
 FAMILIES = ("yolov5", "yolov8", "yolov10", "rtdetr", "classifier")
@@ -153,6 +155,8 @@ def cmd_models(args: argparse.Namespace, paths: AppPaths) -> int:
         store.remove(args.id)
         print(f"Removed {args.id}")
         return 0
+    if args.models_cmd in stages.COMMANDS:
+        return stages.run(args, store, paths)
     raise AssertionError(args.models_cmd)
 
 
@@ -197,4 +201,5 @@ def add_parsers(sub: Any) -> None:
                          "path) that hands back only the ONNX model and test outputs; not a sandbox: it runs as you")
     mb.add_argument("--install", action="store_true", help="install the pack after building it")
     mb.add_argument("--json", action="store_true", help="JSON-lines events on stdout")
+    stages.add_parsers(msub)
     m.set_defaults(func=cmd_models)

@@ -112,9 +112,22 @@ class ModelStore:
         """
         d = self._pack_dir(model_id)
         if not (d / MANIFEST_NAME).is_file():
+            resolved = self.resolve(model_id)
+            if resolved is not None and resolved != model_id:
+                return self.get(resolved)  # a versioned name -> its production version (runtime.stages)
             raise ModelLoadError(self._not_installed(model_id) + " Import its model pack first.")
         m = load_manifest(d / MANIFEST_NAME)
         return m, self.pack_source(model_id) / m.file
+
+    def resolve(self, ref: str) -> str | None:
+        """The installed pack id ``ref`` stands for: a pack id as it is, a versioned name
+        (``kenya-mammals``) -> its production version, ``NAME@N`` -> ``NAME-vN`` (see :mod:`.stages`)."""
+        from .stages import resolve
+
+        root = self.root
+        installed = [d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")] \
+            if root.is_dir() else []
+        return resolve(self.root, installed, ref)
 
     def _not_installed(self, model_id: str) -> str:
         """"Model 'x' is not installed (installed: a, b)." - the ids a user could have meant."""
