@@ -79,7 +79,8 @@ def test_promote_needs_an_evaluation_then_rollback_restores(store: ModelStore, t
 def test_run_ai_uses_the_production_version_and_the_cli_changes_it(
     store: ModelStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    det = store.import_onnx(tiny_yolov10(tmp_path / "det.onnx"), family="yolov10", labels=("animal", "person", "vehicle"))
+    det = store.import_onnx(tiny_yolov10(tmp_path / "det.onnx"), family="yolov10",
+                            labels=("animal", "person", "vehicle"))
     v1, v2 = _install_versions(store, tmp_path, "kenya", 2)
     folder = tmp_path / "card"
     folder.mkdir()
