@@ -62,6 +62,15 @@ def cmd_detect(args: argparse.Namespace, paths: AppPaths) -> int:
         video_max_frames=args.video_max_frames, intra_threads=args.threads, checkpoint_s=args.checkpoint,
         decode_workers=args.decode_workers,
     )
+    predictor = None
+    if args.ray:
+        from ..pipeline.cluster import ClusterOptions, RayPredictor
+
+        predictor = RayPredictor(paths, ClusterOptions(
+            address=args.ray, workers=args.ray_workers, send_bytes=args.ray_send_bytes,
+            notify=lambda line: print(line, file=sys.stderr)))
+    elif args.ray_send_bytes or args.ray_workers:
+        raise WildlifeError("--ray-send-bytes and --ray-workers need --ray ADDRESS (or --ray auto)")
     cancel = CancelToken()
     last_print = 0.0
     tty = sys.stderr.isatty()
@@ -69,7 +78,7 @@ def cmd_detect(args: argparse.Namespace, paths: AppPaths) -> int:
     by_class: dict[str, int] = {}
     threshold = 0.2
     try:
-        for ev in run_job(config, paths=paths, cancel=cancel):
+        for ev in run_job(config, paths=paths, cancel=cancel, predictor=predictor):
             if isinstance(ev, JobStarted):
                 threshold = ev.detection_threshold
             if args.json:
@@ -170,6 +179,12 @@ def add_parsers(sub: Any) -> None:
     d.add_argument("--decode-workers", type=int, default=1,
                    help="processes decoding images beside inference (default 1)")
     d.add_argument("--checkpoint", type=float, default=60.0, help="seconds between sidecar rewrites")
+    d.add_argument("--ray", metavar="ADDRESS",
+                   help="predict on a Ray cluster (pip install 'wildlife-desktop[cluster]'): its address, or "
+                        "'auto' for a private one on this machine (127.0.0.1); see docs/scaling.md")
+    d.add_argument("--ray-send-bytes", action="store_true",
+                   help="with --ray: send the files' bytes to the workers (when they cannot read this folder)")
+    d.add_argument("--ray-workers", type=int, help="with --ray: worker processes (default: one per cluster CPU)")
     d.add_argument("--json", action="store_true", help="JSON-lines events on stdout")
     d.set_defaults(func=cmd_detect)
 

@@ -1,0 +1,71 @@
+"""What needs no Ray cluster: the message without Ray, sharding, and packs checked by sha256."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.tiny_onnx import tiny_yolov10
+from wildlife_desktop.cli import main
+from wildlife_desktop.core.errors import ModelLoadError
+from wildlife_desktop.core.paths import AppPaths
+from wildlife_desktop.core.records import MediaFile
+from wildlife_desktop.pipeline.cluster import (
+    RAY_MISSING,
+    ClusterError,
+    RayPredictor,
+    materialize,
+    pack_blobs,
+    read_failure,
+    shard,
+)
+from wildlife_desktop.runtime.store import ModelStore
+
+
+def test_without_ray_one_line_says_how_to_install_it(tmp_path: Path, paths: AppPaths, models: tuple[str, str],
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as when it is not installed
+    with pytest.raises(ClusterError, match="^Ray is not installed: pip install 'wildlife-desktop\\[cluster\\]'$"):
+        RayPredictor(paths)
+    (tmp_path / "card").mkdir()
+    assert main(["detect", str(tmp_path / "card"), "--detector", models[0], "--ray", "auto"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {RAY_MISSING}"]
+    assert not (tmp_path / "card" / ".wildlife").exists()  # stopped before the job touched the folder
+
+
+def _files(*rels: str) -> list[MediaFile]:
+    return [MediaFile(rel_path=r, kind="image", size=1, mtime_ns=1) for r in rels]
+
+
+def test_shards_are_runs_of_one_folder_at_most_n_files_in_order() -> None:
+    todo = _files("a.jpg", "b.jpg", "cam1/1.jpg", "cam1/2.jpg", "cam1/3.jpg", "cam1/x/1.jpg", "cam2/1.jpg")
+    chunks = shard(todo, 2)
+    assert [[f.rel_path for f in c] for c in chunks] == [
+        ["a.jpg", "b.jpg"], ["cam1/1.jpg", "cam1/2.jpg"], ["cam1/3.jpg"], ["cam1/x/1.jpg"], ["cam2/1.jpg"]]
+    assert [f for c in shard(todo, 100) for f in c] == todo and shard([], 4) == []
+
+
+def test_packs_travel_as_checked_bytes_and_open_on_the_worker(tmp_path: Path, paths: AppPaths) -> None:
+    store = ModelStore(paths)
+    det = store.import_onnx(tiny_yolov10(tmp_path / "d.onnx"), family="yolov10", labels=("animal", "person", "vehicle"))
+    (blob,) = pack_blobs(store, [det.id, det.id])
+    assert blob.sha256 == det.sha256 and blob.file_name == det.file
+    worker_store = materialize([blob], tmp_path / "cache")
+    assert worker_store.open_detector(det.id).input_size == 64  # sha256 checked again by the store
+    assert materialize([blob], tmp_path / "cache").root == worker_store.root  # cached by content
+    with pytest.raises(ModelLoadError, match="arrived damaged"):
+        materialize([replace(blob, data=blob.data[:-1] + b"\0")], tmp_path / "other")
+    (store.root / det.id / det.file).write_bytes(blob.data[:-1] + b"\0")  # damaged in the driver's store
+    with pytest.raises(ModelLoadError, match="does not match its manifest"):
+        pack_blobs(store, [det.id])
+
+
+def test_send_bytes_read_failures_read_as_a_local_run_words_them(tmp_path: Path) -> None:
+    for path, why in ((tmp_path / "missing.jpg", "file not found"), (tmp_path, "not an image file (a folder)")):
+        with pytest.raises(OSError) as info:
+            path.read_bytes()
+        assert read_failure(info.value) == why
