@@ -48,7 +48,6 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
     from ..runtime.store import ModelStore
     from ..training.finetune import (
         RANDOM_WEIGHTS_WARNING,
-        FinetuneConfig,
         FinetuneFinished,
         FinetuneProgress,
         FinetuneStarted,
@@ -57,7 +56,7 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
     from ..training.finetune.registry import default_base_id
 
     store = ModelStore(paths)
-    base_id = args.base or default_base_id(store)
+    base_id = args.base or _file_value(args, "base_model_id") or default_base_id(store)
     if base_id is None:
         print(
             "No fine-tuning base installed: install MobileNetV2 ImageNet with 'wildlife-desktop models install "
@@ -65,18 +64,9 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
             file=sys.stderr,
         )
         return 2
-    config = FinetuneConfig(
-        folders=tuple(Path(f) for f in args.folders),
-        base_model_id=base_id,
-        name=args.name,
-        val_fraction=args.val_fraction,
-        split=args.split,
-        min_per_class=args.min_per_class,
-        max_epochs=args.max_epochs,
-        quantize=not args.no_quantize,
-        flip_augment=not args.no_flip,
-        seed=args.seed,
-    )
+    config = _config(args, base_id)
+    if config.base_model_id != base_id:
+        base_id = config.base_model_id
     base, _ = store.get(base_id)
     if not args.json and args.base is None:
         print(f"Base model: {base.name} ({base.id}), the default fine-tuning base", file=sys.stderr)
@@ -126,6 +116,7 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
                 _print_report(ev.report, shown)
                 if ev.report.random_weights:
                     print(f"WARNING: {RANDOM_WEIGHTS_WARNING}", file=sys.stderr)
+                _print_adoption(ev.report, config, paths)
     except KeyboardInterrupt:
         if registered:
             print(f"Interrupted: {registered} was already registered.", file=sys.stderr)
@@ -165,16 +156,85 @@ def _print_report(r: Any, shown: set[str] | None = None) -> None:
     print(f"Use it with: wildlife-desktop detect FOLDER --detector ID --classifier {r.model_id}")
 
 
+_FLAG_DEFAULTS = {"val_fraction": 0.2, "split": "auto", "min_per_class": 3, "max_epochs": 300, "seed": 0}
+
+
+def _file_value(args: argparse.Namespace, key: str) -> Any:
+    """A setting of the ``--config`` file, or ``None``."""
+    if not args.config:
+        return None
+    from ..training.lab.config import read_values
+
+    return read_values(Path(args.config)).get(key)
+
+
+def _config(args: argparse.Namespace, base_id: str) -> Any:
+    """The run's typed configuration: the flags' defaults < ``--config`` FILE < flags given < ``key=value`` words."""
+    from ..training.lab.config import build_config, is_override
+
+    overrides = [a for a in args.folders if is_override(a)]
+    folders = [a for a in args.folders if not is_override(a)]
+    given = {k: getattr(args, k) for k, default in _FLAG_DEFAULTS.items() if getattr(args, k) != default}
+    if args.no_quantize:
+        given["quantize"] = False
+    if args.no_flip:
+        given["flip_augment"] = False
+    if folders:
+        given["folders"] = folders
+    if args.name:
+        given["name"] = args.name
+    if args.base:
+        given["base_model_id"] = args.base
+    values: dict[str, Any] = {**_FLAG_DEFAULTS, "base_model_id": base_id}
+    if args.config:
+        from ..training.lab.config import read_values
+
+        values.update(read_values(Path(args.config)))
+    values.update(given)
+    config = build_config(None, values, overrides)
+    if not config.folders:
+        from ..training.lab.config import ConfigError
+
+        raise ConfigError("Name at least one FOLDER with review decisions (or give them in --config).")
+    return config
+
+
+def _print_adoption(report: Any, config: Any, paths: AppPaths) -> None:
+    """The stage the new version got and, for a candidate, its comparison with the production version."""
+    if report.stage == "production":
+        name = report.model_id.rsplit("-v", 1)[0]
+        print(f"Stage: production (the first version of this name): Run AI uses it when '{name}' is chosen.")
+        return
+    print(f"Stage: {report.stage}; the production version stays {report.production_id} until you promote this one.")
+    if report.production_id is None:
+        return
+    from ..core.errors import WildlifeError
+    from ..training.lab.evaluate import compare_models
+
+    try:
+        comp = compare_models(report.model_id, report.production_id, paths=paths, folders=config.folders)
+    except WildlifeError as exc:
+        print(f"No comparison with {report.production_id}: {exc}")
+        return
+    for line in comp.lines():
+        print(line)
+    print(f"Adopt it with: wildlife-desktop models promote {report.model_id}")
+
+
 def add_parsers(sub: Any) -> None:
     t = sub.add_parser("train", help="fine-tune a classifier on verified crops and register it as a new model")
-    t.add_argument("folders", nargs="+", metavar="FOLDER", help="folders with review decisions (accept/relabel)")
+    t.add_argument("folders", nargs="*", metavar="FOLDER",
+                   help="folders with review decisions (accept/relabel); words key=value override settings "
+                   "(e.g. l2=0.01 split=site lr=0.005 class_balance=false)")
+    t.add_argument("--config", metavar="FILE", help="settings from a TOML/JSON file or a pack's training_report.json "
+                   "(reproduces that run); flags and key=value words override it")
     t.add_argument(
         "--base",
         default=None,
         help="installed classifier to start from (see: models list); default: the stored fine-tuning base, "
         "else MobileNetV2 ImageNet when installed",
     )
-    t.add_argument("--name", required=True, help="name of the new model; its id is <name>-v<N>")
+    t.add_argument("--name", help="name of the new model; its id is <name>-v<N> (required unless in --config)")
     t.add_argument("--val-fraction", type=float, default=0.2, help="share of crops held out (default 0.2)")
     t.add_argument(
         "--split",

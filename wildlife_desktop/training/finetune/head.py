@@ -88,6 +88,7 @@ def train_head(
     max_epochs: int = 300,
     lr: float | None = None,
     patience: int = PATIENCE,
+    balanced: bool = True,
 ) -> Generator[tuple[int, float], None, tuple[LinearHead, TrainStats]]:
     """Train the head; yields ``(epoch, validation loss)`` after every epoch, returns the head.
 
@@ -102,6 +103,7 @@ def train_head(
         max_epochs: at most this many full-batch steps.
         lr: Adam step (default ``BASE_LR / sqrt(D)``).
         patience: stop after this many epochs without a better validation loss.
+        balanced: class-balanced loss (else every crop weighs the same).
     """
     x = np.asarray(x_train, dtype=np.float64)
     y = np.asarray(y_train, dtype=np.int64)
@@ -117,8 +119,8 @@ def train_head(
     xvs = (xv - mu) / sd
     step = float(lr) if lr else BASE_LR / math.sqrt(d)
 
-    sw = class_weights(y, n_classes)[y]
-    swv = class_weights(yv, n_classes)[yv] if len(yv) else np.zeros(0)
+    sw = class_weights(y, n_classes)[y] if balanced else np.ones(n)
+    swv = (class_weights(yv, n_classes)[yv] if balanced else np.ones(len(yv))) if len(yv) else np.zeros(0)
     onehot = np.zeros((n, n_classes))
     onehot[np.arange(n), y] = 1.0
     w = np.zeros((d, n_classes))

@@ -195,6 +195,10 @@ def build_report(pack: NewPack, data: DataUsed, evaluation: Evaluation, training
             "train_per_label": _class_split_counts(data.examples, data.train, data.labels),
             "val_per_label": _class_split_counts(data.examples, data.val, data.labels),
             "flip_augment": config.flip_augment,
+            "train_sites": sorted({data.examples[i].site for i in data.train}),
+            "val_sites": sorted({data.examples[i].site for i in data.val}),
+            # what evaluation before adoption leaves out (training.lab.evaluate.crop_key)
+            "train_crops": sorted({f"{data.examples[i].site}|{data.examples[i].rel_path}" for i in data.train}),
         },
         "training": {
             **asdict(training.stats),

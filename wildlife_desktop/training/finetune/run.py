@@ -19,7 +19,7 @@ import json
 import tempfile
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -27,9 +27,11 @@ from typing import Any, Literal
 import numpy as np
 
 from ... import __version__
+from ...core.atomic import atomic_write_json
 from ...core.errors import DatasetError, ModelPackError
 from ...core.paths import AppPaths
 from ...core.progress import CancelToken
+from ...runtime.stages import production_of, register_version
 from ...runtime.store import ModelStore, sha256_file
 from .dataset import CropExample, collect_examples
 from .export import MAX_CALIBRATION, Parity, check_parity, export_model, quantize_head_model
@@ -55,6 +57,8 @@ __all__ = [
 
 #: Validation crops run through the exported fp32 model for the parity check.
 PARITY_CROPS = 8
+#: Version of the training configuration's schema (saved in every report's ``config``; training.lab.config).
+CONFIG_VERSION = 1
 #: Versions tried when other runs register the same name meanwhile.
 REGISTER_ATTEMPTS = 5
 
@@ -74,12 +78,15 @@ class FinetuneConfig:
     quantize: bool = True
     flip_augment: bool = True
     seed: int = 0
+    lr: float | None = None  # Adam step; None = BASE_LR / sqrt(feature dimension)
+    class_balance: bool = True  # weight crops n / (K * n_c) so a common species does not drown a rare one
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "folders", tuple(Path(f) for f in self.folders))
 
     def to_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d: dict[str, Any] = {"config_version": CONFIG_VERSION}
+        d.update({f.name: getattr(self, f.name) for f in fields(self)})
         d["folders"] = [str(f) for f in self.folders]
         return d
 
@@ -124,6 +131,9 @@ class FinetuneReport:
     skipped: tuple[str, ...] = ()  # decisions or files not used, with the reason
     base_model_id: str = ""
     centroid_metrics: Metrics | None = None  # baseline: nearest class centroid of the same features, same crops
+    stage: str = "none"  # registry stage given on registration (runtime.stages): production or staging
+    production_id: str | None = None  # the production version of the same name before this run, if any
+    epoch_losses: tuple[float, ...] = ()  # validation loss per epoch
 
 
 @dataclass(frozen=True)
@@ -206,6 +216,7 @@ class _Run:
     work: Path  # the run's temporary folder
     timings: dict[str, float]  # seconds per finished stage ("dataset_s", "features_s", ...), in order
     t_start: float  # time.monotonic() when the run started
+    losses: list[float] = field(default_factory=list)  # validation loss per epoch
 
 
 @dataclass(frozen=True, eq=False)
@@ -319,7 +330,8 @@ def _train(run: _Run, prep: _Prepared, fs: FeatureSet) -> Generator[FinetuneEven
     x_val, y_val = fs.features[val], y[val]
 
     t0 = time.monotonic()
-    trainer = train_head(x_train, y_train, x_val, y_val, len(labels), l2=config.l2, max_epochs=config.max_epochs)
+    trainer = train_head(x_train, y_train, x_val, y_val, len(labels), l2=config.l2, max_epochs=config.max_epochs,
+                         lr=config.lr, balanced=config.class_balance)
     try:
         while True:
             run.cancel.checkpoint()
@@ -328,6 +340,7 @@ def _train(run: _Run, prep: _Prepared, fs: FeatureSet) -> Generator[FinetuneEven
             except StopIteration as stop:
                 head, stats = stop.value
                 break
+            run.losses.append(float(val_loss))
             yield FinetuneProgress("training", epoch, config.max_epochs, f"validation loss {val_loss:.4f}")
     finally:
         trainer.close()
@@ -380,12 +393,15 @@ def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Itera
         timings = {**run.timings, "total_s": time.monotonic() - run.t_start}
         record = TrainingRecord(config, base.tap.features, int(trained.head.n_features), trained.stats, timings)
         report_doc = build_report(pack, data, evaluation, record)
+        production_before = production_of(run.store.root, installed_ids(run.store), base_slug)
         try:
             report_path = register_pack(run.store, manifest, exported.path, report_doc, run.work)
             break
         except ModelPackError:
             if attempt == REGISTER_ATTEMPTS or model_id not in installed_ids(run.store):
                 raise
+    stage = register_version(run.store.root, installed_ids(run.store), model_id)
+    atomic_write_json(run.store.root / model_id / "training_config.json", config.to_dict())  # training.lab.config
     yield FinetuneProgress("export", steps, steps, f"registered {model_id}")
     yield FinetuneFinished(
         FinetuneReport(
@@ -407,6 +423,9 @@ def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Itera
             skipped=skipped,
             base_model_id=base.manifest.id,
             centroid_metrics=evaluation.centroid_metrics,
+            stage=stage,
+            production_id=production_before,
+            epoch_losses=tuple(run.losses),
         )
     )
 
