@@ -120,7 +120,8 @@ class MainWindow(QMainWindow):
         self.menuBar().addMenu(self.tr("&Review")).addActions([
             self.verify_action, thresholds,
             action(self.tr("&Quick labels (keys 1–9)…"), self.verifier.edit_quick_labels),
-            action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer), self.finetune_action])
+            action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer), self.finetune_action,
+            action(self.tr("Model &versions…"), self.show_model_versions)])
         self.log_folder_action = action(self.tr("Open &log folder"), self.open_log_folder)
         self.help_menu = HelpMenu(self, self.menuBar().addMenu(self.tr("&Help")), self.log_folder_action)
         bar = self.addToolBar(self.tr("Mode"))
@@ -352,6 +353,15 @@ class MainWindow(QMainWindow):
         self.finetune_wizard = FinetuneWizard(self.paths, [self.folder] if self.folder else [], self)
         self.finetune_wizard.sig_model_registered.connect(lambda _id: self.runs.refresh_models())
         self.finetune_wizard.open()
+
+    @Slot()
+    def show_model_versions(self) -> None:
+        """Review ▸ Model versions…: stages of the fine-tuned versions, promote, roll back."""
+        from .dialogs.model_versions_dialog import ModelVersionsDialog
+
+        dialog = ModelVersionsDialog(self.paths, self)
+        dialog.sig_changed.connect(self.runs.refresh_models)
+        dialog.open()
 
     # ---- lifetime ----------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -57,14 +57,16 @@ class RunController(QObject):
 
     def refresh_models(self) -> None:
         try:
+            from ..runtime.stages import classifier_choices
             from ..runtime.store import ModelStore
 
             store = ModelStore(self.paths)
             models, default = store.list(), store.default_id("detection")
+            classifiers = classifier_choices(store.root, models)  # names resolve to their production version
         except Exception as exc:  # noqa: BLE001 - a broken store must not stop the window
             logger.warning("cannot list models: %s", exc)
-            models, default = [], None
-        self.run_panel.set_models(models, default_detector=default)
+            models, default, classifiers = [], None, None
+        self.run_panel.set_models(models, default_detector=default, classifiers=classifiers)
         self.update_banner()
 
     def import_model_pack(self, pack: Path) -> None:

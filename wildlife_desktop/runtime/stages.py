@@ -263,19 +263,20 @@ def rollback(models_root: Path, installed: Sequence[str], ref: str) -> tuple[str
     return current, restored
 
 
-def classifier_choices(models_root: Path, manifests: Sequence[ModelManifest]) -> list[tuple[str, str]]:
-    """The run panel's classifier entries ``(text, data)``: each versioned name once (its data is the
-    name, so a run resolves it to the production version), then every other classifier by id; the
-    explicit versions follow their name, indented, for picking one on purpose."""
+def classifier_choices(models_root: Path, manifests: Sequence[ModelManifest]) -> list[tuple[str, str, str]]:
+    """The run panel's classifier entries ``(text, data, pack id it stands for now)``: each versioned name
+    once (its data is the name, so a run resolves it to the production version), then every other
+    classifier by id; the explicit versions follow their name, indented, for picking one on purpose."""
     clss = [m for m in manifests if m.task == "classification"]
     installed = [m.id for m in clss]
-    out: list[tuple[str, str]] = []
+    reg = load_registry(models_root)
+    out: list[tuple[str, str, str]] = []
     done: set[str] = set()
     for m in clss:
         sv = split_version(m.id)
         suffix = "  (random weights)" if m.random_weights else ""
         if sv is None:
-            out.append((f"{m.name} {m.version}{suffix}", m.id))
+            out.append((f"{m.name} {m.version}{suffix}", m.id, m.id))
             continue
         name = sv[0]
         if name in done:
@@ -283,9 +284,11 @@ def classifier_choices(models_root: Path, manifests: Sequence[ModelManifest]) ->
         done.add(name)
         vs = versions(models_root, installed, name)
         chosen = resolve(models_root, installed, name)
-        label = next((x.name for x in clss if x.id == chosen), name) if chosen else name
-        stage = "production" if chosen and load_registry(models_root).stage(chosen) == "production" else "newest"
-        out.append((f"{label} ({stage}: v{split_version(chosen)[1] if chosen else '?'}){suffix}", name))
-        for v in vs:
-            out.append((f"    {name} v{v.version} · {v.stage}", v.model_id))
+        if chosen is None:  # every version archived: only explicit picks
+            out += [(f"    {name} v{v.version} · {v.stage}", v.model_id, v.model_id) for v in vs]
+            continue
+        label = next((x.name for x in clss if x.id == chosen), name)
+        stage = "production" if reg.stage(chosen) == "production" else "newest"
+        out.append((f"{label} ({stage}: v{chosen.rsplit('-v', 1)[1]}){suffix}", name, chosen))
+        out += [(f"    {name} v{v.version} · {v.stage}", v.model_id, v.model_id) for v in vs]
     return out

@@ -46,7 +46,7 @@ def test_first_version_is_production_later_ones_staging_and_names_resolve(store:
     assert store.resolve("kenya@3") == v3 and store.get("kenya-v2")[0].id == v2
     assert store.open_classifier("kenya").manifest.id == v1
     choices = stages.classifier_choices(store.root, store.list())
-    assert choices[0] == (f"{store.get(v1)[0].name} (production: v1)", "kenya")
+    assert choices[0] == (f"{store.get(v1)[0].name} (production: v1)", "kenya", v1)
     assert [c[1] for c in choices[1:]] == [v1, v2, v3]
 
 

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ..widgets.confusion_matrix import ConfusionMatrixWidget
 from ..widgets.warning_banner import WarningBannerWidget
+from .adoption_panel import AdoptionPanel
 from .finetune_options_page import split_by_text
 
 RANDOM_WEIGHTS_WARNING = "random weights — benchmark only"
@@ -127,6 +128,8 @@ class FinetuneResultsPage(QWizardPage):
         lay.addWidget(self.splitter, 1)
         lay.addWidget(self.model_label)
         lay.addLayout(where)
+        self.adoption = AdoptionPanel(self)  # vs the production version; "Adopt" only with the comparison shown
+        lay.addWidget(self.adoption, 1)
 
     def _value_label(self, *, bold: bool = False) -> QLabel:
         label = QLabel(self)

@@ -72,6 +72,7 @@ class FinetuneWizard(QWizard):
         for page in (self.data_page, self.options_page, self.training_page, self.results_page):
             self.addPage(page)
         self.controller.sig_finished.connect(self._on_controller_finished)
+        self.results_page.adoption.sig_adopted.connect(self.sig_model_registered)
         self.controller.sig_cancelled.connect(self._close_if_asked)
         self.controller.sig_failed.connect(lambda _message: self._close_if_asked())
         self.resize(920, 660)
@@ -114,6 +115,7 @@ class FinetuneWizard(QWizard):
     @Slot(object)
     def _on_controller_finished(self, report: Any) -> None:
         self.results_page.set_report(report)
+        self.results_page.adoption.set_report(self.paths, report)
         self.sig_model_registered.emit(report.model_id)
         self._close_if_asked()
 

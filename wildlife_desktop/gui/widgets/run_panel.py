@@ -114,8 +114,11 @@ class RunPanelWidget(QWidget):
         self.set_running(False)
 
     # ---- public ------------------------------------------------------------------------
-    def set_models(self, models: list[Any], default_detector: str | None = None) -> None:
+    def set_models(self, models: list[Any], default_detector: str | None = None,
+                   classifiers: list[tuple[str, str, str]] | None = None) -> None:
         """Installed ``ModelManifest`` list (detectors and classifiers); the default detector is selected.
+        ``classifiers``: the classifier entries ``(text, data, pack id)`` (runtime.stages.classifier_choices:
+        a fine-tuned model by name = its production version), else one per classifier pack.
 
         The current choice is kept when the list is refreshed and the model is still installed.
         """
@@ -136,9 +139,12 @@ class RunPanelWidget(QWidget):
         self.detector_combo.blockSignals(False)
         self.classifier_combo.clear()
         self.classifier_combo.addItem(self.tr("None (detector only)"), None)
-        for m in clss:
-            suffix = self.tr("  (random weights)") if m.random_weights else ""
-            self.classifier_combo.addItem(f"{m.name} {m.version}{suffix}", m.id)
+        entries = classifiers if classifiers is not None else [
+            (f"{m.name} {m.version}" + (self.tr("  (random weights)") if m.random_weights else ""), m.id, m.id)
+            for m in clss]
+        self._aliases = {data: model_id for _text, data, model_id in entries}
+        for text, data, _model_id in entries:
+            self.classifier_combo.addItem(text, data)
         self._pages[0].setVisible(not dets)
         self._pages[1].setVisible(bool(dets))
         self.sig_detector_changed.emit(self.detector_id() or "")
@@ -157,7 +163,7 @@ class RunPanelWidget(QWidget):
         return self.classifier_combo.currentData()
 
     def selected_models(self) -> list[Any]:
-        ids = {self.detector_id(), self.classifier_id()}
+        ids = {self.detector_id(), getattr(self, "_aliases", {}).get(self.classifier_id(), self.classifier_id())}
         return [m for m in self._models if m.id in ids]
 
     def video_every_s(self) -> float:
