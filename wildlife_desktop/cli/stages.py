@@ -19,6 +19,14 @@ def _installed(store: Any) -> list[str]:
     return [m.id for m in store.list()]
 
 
+def _mirror(paths: AppPaths, name: str) -> None:
+    """Copy the new stages to MLflow's registry when the [lab] extra is installed."""
+    from ..training.lab import tracking
+
+    if tracking.available() and tracking.mirror_stages(paths, name):
+        print(f"Mirrored in MLflow's registry ({tracking.tracking_uri(paths)}).")
+
+
 def run(args: argparse.Namespace, store: Any, paths: AppPaths) -> int:
     from ..runtime import stages
 
@@ -38,10 +46,12 @@ def run(args: argparse.Namespace, store: Any, paths: AppPaths) -> int:
     if args.models_cmd == "promote":
         v = stages.promote(store.root, installed, args.id, force=args.force)
         print(f"{v.model_id} is now the production version of {v.name}: Run AI uses it when '{v.name}' is chosen.")
+        _mirror(paths, v.name)
         return 0
     if args.models_cmd == "rollback":
         archived, restored = stages.rollback(store.root, installed, args.id)
         print(f"Rolled back: {restored} is the production version again ({archived} archived).")
+        _mirror(paths, restored.rsplit("-v", 1)[0])
         return 0
     if args.models_cmd == "evaluate":
         from ..training.lab.evaluate import compare_models

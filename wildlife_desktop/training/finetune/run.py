@@ -217,6 +217,7 @@ class _Run:
     timings: dict[str, float]  # seconds per finished stage ("dataset_s", "features_s", ...), in order
     t_start: float  # time.monotonic() when the run started
     losses: list[float] = field(default_factory=list)  # validation loss per epoch
+    paths: AppPaths | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -278,7 +279,7 @@ def run_finetune(
     )
 
     with tempfile.TemporaryDirectory(prefix="wd-finetune-") as tmp:
-        run = _Run(config, store, base, cancel, Path(tmp), timings, t_start)
+        run = _Run(config, store, base, cancel, Path(tmp), timings, t_start, paths=paths)
         fs = yield from _extract_features(run, prep)
         trained = yield from _train(run, prep, fs)
         yield from _export_and_register(run, prep, trained)
@@ -403,31 +404,34 @@ def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Itera
     stage = register_version(run.store.root, installed_ids(run.store), model_id)
     atomic_write_json(run.store.root / model_id / "training_config.json", config.to_dict())  # training.lab.config
     yield FinetuneProgress("export", steps, steps, f"registered {model_id}")
-    yield FinetuneFinished(
-        FinetuneReport(
-            model_id=model_id,
-            version=version,
-            name=name,
-            labels=prep.labels,
-            metrics=evaluation.metrics,
-            base_metrics=evaluation.base_metrics,
-            n_train=len(trained.train),
-            n_val=len(trained.val),
-            split_by=prep.split.by,
-            quantized=exported.quantized,
-            quantize_note=exported.note,
-            random_weights=base.manifest.random_weights,
-            pack_dir=run.store.root / model_id,
-            report_path=report_path,
-            dropped=prep.dropped,
-            skipped=skipped,
-            base_model_id=base.manifest.id,
-            centroid_metrics=evaluation.centroid_metrics,
-            stage=stage,
-            production_id=production_before,
-            epoch_losses=tuple(run.losses),
-        )
+    report = FinetuneReport(
+        model_id=model_id,
+        version=version,
+        name=name,
+        labels=prep.labels,
+        metrics=evaluation.metrics,
+        base_metrics=evaluation.base_metrics,
+        n_train=len(trained.train),
+        n_val=len(trained.val),
+        split_by=prep.split.by,
+        quantized=exported.quantized,
+        quantize_note=exported.note,
+        random_weights=base.manifest.random_weights,
+        pack_dir=run.store.root / model_id,
+        report_path=report_path,
+        dropped=prep.dropped,
+        skipped=skipped,
+        base_model_id=base.manifest.id,
+        centroid_metrics=evaluation.centroid_metrics,
+        stage=stage,
+        production_id=production_before,
+        epoch_losses=tuple(run.losses),
     )
+    if run.paths is not None:
+        from ..lab.tracking import log_finetune  # MLflow, when the [lab] extra is installed (else nothing)
+
+        log_finetune(run.paths, report, config)
+    yield FinetuneFinished(report)
 
 
 def _export(
