@@ -96,6 +96,19 @@ def write_coco(path: Path | str, bundle: ExportBundle) -> Path:
     return path
 
 
+def write_coco_boxed(path: Path | str, bundle: ExportBundle) -> Path:
+    """Write the boxed-only copy (what ``COCOeval`` needs: no box-less image-level annotations)."""
+    path = Path(path)
+    categories, _, _ = _categories(bundle)
+    atomic_write_json_streamed(
+        path,
+        {"info": _info(bundle)},
+        {"images": _iter_images(bundle), "categories": categories,
+         "annotations": (a for a in _iter_annotations(bundle) if "bbox" in a)},
+    )
+    return path
+
+
 def boxed_only(coco: dict[str, Any]) -> dict[str, Any]:
     """A deep copy of ``coco`` keeping only annotations with a pixel ``bbox`` (for ``COCOeval``)."""
     out = copy.deepcopy(coco)
@@ -168,7 +181,8 @@ def _image_entry(item: ExportItem) -> dict[str, Any]:
     entry: dict[str, Any] = {"id": pred.rel_path, "file_name": pred.rel_path}
     if pred.meta.width and pred.meta.height:
         entry["width"], entry["height"] = int(pred.meta.width), int(pred.meta.height)
-    entry["datetime"] = pred.meta.datetime or None
+    if pred.meta.datetime:  # unknown: no key (MegaDetector's parse_datetimes_from_cct_image_list raises on null)
+        entry["datetime"] = pred.meta.datetime
     entry["location"] = seq.location
     entry["seq_id"] = seq.seq_id
     entry["seq_num_frames"] = int(seq.seq_num_frames)

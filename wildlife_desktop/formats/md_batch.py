@@ -32,6 +32,7 @@ from ..core.records import (
     Prediction,
 )
 from .bundle import SIDECAR_SCHEMA_VERSION, ExportBundle, ExportItem, detection_id
+from .taxonomy import load_taxonomy
 
 MD_FORMAT_VERSION = "1.5"
 RANDOM_WEIGHTS_WARNING = "RANDOM WEIGHTS - benchmark twin, not a detector; these boxes are meaningless"
@@ -133,7 +134,7 @@ def md_head(bundle: ExportBundle) -> dict[str, Any]:
     if model.completion_time:
         info["detection_completion_time"] = model.completion_time
     info["detector_metadata"] = {
-        "megadetector_version": model.detector_version or model.detector,
+        "megadetector_version": megadetector_version(model.detector, model.detector_version),
         "typical_detection_threshold": float(model.typical_threshold),
         "conservative_detection_threshold": float(model.conservative_threshold),
     }
@@ -155,7 +156,37 @@ def md_head(bundle: ExportBundle) -> dict[str, Any]:
     out: dict[str, Any] = {"info": info, "detection_categories": dict(DETECTION_CATEGORIES)}
     if labels and (model.classifier or any(_has_classifications(it) for it in bundle.items)):
         out["classification_categories"] = {cid: label for label, cid in class_ids.items()}
+        descriptions = load_taxonomy().descriptions(out["classification_categories"])
+        if descriptions:
+            out["classification_category_descriptions"] = descriptions
     return out
+
+
+#: MegaDetector model names and the version strings MegaDetector writes for them
+#: (``run_detector.model_string_to_model_version``); the first match wins.
+_MD_VERSIONS: Final = (("mdv1000-", None), ("md_v1000.0.0-", None), ("mdv5a", "v5a.0.0"), ("md_v5a", "v5a.0.0"),
+                       ("mdv5b", "v5b.0.0"), ("md_v5b", "v5b.0.0"), ("mdv4", "v4.1.0"), ("md_v4", "v4.1.0"))
+
+
+def megadetector_version(detector: str, version: str) -> str:
+    """``detector_metadata.megadetector_version``: the detector's own name and version.
+
+    Timelapse keeps one detector name per database and, when recognitions are merged, keeps
+    the one whose ``megadetector_version`` is ordinally higher (an empty or ``unknown`` one
+    always loses), so a bare pack version such as ``"1"`` lost to every ``"v5a.0.0"`` before
+    it. MegaDetector models get MegaDetector's own version string (``v5a.0.0``,
+    ``v1000.0.0-redwood``); a version that already is one (an imported file's) is kept; any
+    other model writes ``"<id>-v<version>"`` (e.g. ``mdlite-nanodet-v1``), never a bare number.
+    """
+    text = (version or "").strip()
+    if re.match(r"^v\d", text):
+        return text
+    name = (detector or "").strip().lower()
+    for prefix, md in _MD_VERSIONS:
+        if name.startswith(prefix):
+            return md or "v1000.0.0-" + re.split(r"[^a-z]", name[len(prefix):] + " ", maxsplit=1)[0]
+    stem = (detector or "detector").strip()
+    return f"{stem}-v{text}" if text else stem
 
 
 def iter_md_images(bundle: ExportBundle) -> Iterator[dict[str, Any]]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -30,6 +32,7 @@ MIN_VALID_YEAR: Final = 2001
 FUTURE_SLACK: Final = dt.timedelta(days=1)
 
 _DATETIME_TAGS: Final = ("EXIF DateTimeOriginal", "EXIF DateTimeDigitized", "Image DateTime")
+_OFFSET_RE: Final = re.compile(r"^[+-]\d{2}:\d{2}$|^Z$")
 
 
 def parse_exif_datetime(value: str | None, *, now: dt.datetime | None = None) -> str | None:
@@ -116,3 +119,48 @@ def read_meta(path: Path) -> MediaMeta:
         model=_text(tags, "Image Model"),
         orientation=_orientation(tags),
     )
+
+
+@dataclass(frozen=True)
+class ExifExtras:
+    """Tags read only at export time (Camtrap DP): camera serial, GPS position, UTC offset."""
+
+    serial: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    utc_offset: str = ""  # OffsetTimeOriginal (EXIF 2.31), e.g. "+02:00"
+
+
+_OFFSET_TAGS: Final = ("EXIF OffsetTimeOriginal", "EXIF OffsetTimeDigitized", "EXIF OffsetTime")
+_SERIAL_TAGS: Final = ("EXIF BodySerialNumber", "MakerNote SerialNumber", "Image CameraSerialNumber")
+
+
+def _gps_degrees(tags: dict[str, Any], key: str, ref_key: str) -> float | None:
+    tag, ref = tags.get(key), _text(tags, ref_key)
+    try:
+        d, m, s = (float(v.num) / float(v.den) for v in tag.values[:3])  # type: ignore[union-attr]
+    except (AttributeError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    value = d + m / 60 + s / 3600
+    return -value if ref and ref.upper()[:1] in ("S", "W") else value
+
+
+def read_exif_extras(path: Path) -> ExifExtras:
+    """Serial number, GPS position and UTC offset from a file's EXIF; never raises.
+
+    Reads the whole EXIF block (the per-file read stops early for speed), so call it for a few
+    files per camera, not every file. "Null island" (0, 0) is treated as no position, as MD does.
+    """
+    try:
+        with open(path, "rb") as fh:
+            tags = exifread.process_file(fh, details=False, extract_thumbnail=False)
+    except Exception as exc:  # noqa: BLE001 - exifread raises many kinds on corrupt data
+        log.debug("EXIF unreadable for %s: %s", path, exc)
+        return ExifExtras()
+    offset = next((t for t in (_text(tags, k) for k in _OFFSET_TAGS) if t and _OFFSET_RE.match(t)), "")
+    lat = _gps_degrees(tags, "GPS GPSLatitude", "GPS GPSLatitudeRef")
+    lon = _gps_degrees(tags, "GPS GPSLongitude", "GPS GPSLongitudeRef")
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+        lat = lon = None
+    serial = next((t for t in (_text(tags, k) for k in _SERIAL_TAGS) if t), "")
+    return ExifExtras(serial=serial, latitude=lat, longitude=lon, utc_offset=offset)

@@ -152,7 +152,7 @@ def build_bundle(
         for r in rels
     )
     model = ModelInfo(
-        detector=layer.detector,
+        detector=layer.detector_id or layer.detector,  # the model's id, not its file name ("model.onnx")
         detector_version=layer.detector_version,
         typical_threshold=layer.typical_threshold,
         conservative_threshold=layer.conservative_threshold,
