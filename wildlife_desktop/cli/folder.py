@@ -1,4 +1,4 @@
-"""Folder commands: ``scan``, ``detect`` (resumable), ``import-results``, ``export``."""
+"""Folder commands: ``scan``, ``detect`` (resumable), ``import-results``, ``export``, ``project``."""
 
 from __future__ import annotations
 
@@ -149,11 +149,53 @@ def cmd_import_results(args: argparse.Namespace, paths: AppPaths) -> int:
 def cmd_export(args: argparse.Namespace, paths: AppPaths) -> int:
     from ..pipeline.results import export_folder
 
+    if args.camtrap_dp:
+        return _export_camtrap_dp(args, paths)
     written = export_folder(Path(args.folder), detection_threshold=args.threshold,
                             classification_threshold=args.classification_threshold, paths=paths,
-                            out_dir=Path(args.out) if args.out else None)
+                            out_dir=Path(args.out) if args.out else None, coco_boxed_only=args.coco_boxed_only)
     for p in written:
         print(p)
+    return 0
+
+
+def _export_camtrap_dp(args: argparse.Namespace, paths: AppPaths) -> int:
+    from ..formats.camtrap_dp import CamtrapOptions
+    from ..pipeline.camtrap import export_camtrap_dp
+
+    rep = export_camtrap_dp(
+        Path(args.folder), Path(args.camtrap_dp), paths=paths, detection_threshold=args.threshold,
+        classification_threshold=args.classification_threshold,
+        options=CamtrapOptions(exclude_people=args.exclude_people, coordinate_decimals=args.coordinate_decimals))
+    for w in rep.warnings:
+        print(f"WARNING: {w}", file=sys.stderr)
+    for p in rep.paths:
+        print(p)
+    left = f", {len(rep.excluded_media)} files with people left out" if args.exclude_people else ""
+    print(f"Camtrap DP 1.0.2: {rep.media} media, {rep.observations} observations{left}.")
+    if rep.validation is not None:
+        if not rep.validation.valid:
+            for e in rep.validation.errors:
+                print(f"  invalid: {e}", file=sys.stderr)
+            raise WildlifeError(f"the package in {args.camtrap_dp} does not validate against Camtrap DP 1.0.2")
+        print("Valid against the Camtrap DP 1.0.2 profile and table schemas (frictionless, offline).")
+    return 0
+
+
+def cmd_project(args: argparse.Namespace, paths: AppPaths) -> int:
+    import json
+
+    from ..formats.project import apply_settings, load_project, parse_pairs, save_project, to_dict
+    from ..pipeline.camtrap import project_state_dir
+
+    state_dir = project_state_dir(Path(args.folder), paths)
+    project = load_project(state_dir)
+    if args.action == "set":
+        project = apply_settings(project, parse_pairs(args.settings))
+        print(f"saved {save_project(state_dir, project)}")
+    elif args.settings:
+        raise WildlifeError("project show takes no settings; use: project set FOLDER key=value ...")
+    print(json.dumps(to_dict(project), indent=1, ensure_ascii=False))
     return 0
 
 
@@ -201,4 +243,25 @@ def add_parsers(sub: Any) -> None:
     e.add_argument("--classification-threshold", type=float,
                    help="species labels below this confidence are left out (default: the model's)")
     e.add_argument("--out", help="write into this folder instead")
+    e.add_argument("--coco-boxed-only", action="store_true",
+                   help="also write coco_cameratraps_boxed.json: boxes only, no image-level labels (for COCOeval)")
+    e.add_argument("--camtrap-dp", metavar="OUT",
+                   help="write a Camtrap DP 1.0.2 package into OUT instead (needs the project's contributors, "
+                        "time zone and coordinates: see 'project set'); validated offline when frictionless is "
+                        "installed")
+    e.add_argument("--exclude-people", action="store_true",
+                   help="with --camtrap-dp: leave files with a person out of the package")
+    e.add_argument("--coordinate-decimals", type=int, choices=range(-1, 7), metavar="N",
+                   help="with --camtrap-dp: round coordinates to N decimals (default: the project's, 2 = ~1 km; "
+                        "-1 keeps full precision)")
     e.set_defaults(func=cmd_export)
+
+    pr = sub.add_parser("project", help="show or set what a folder's exports need and the images cannot tell "
+                                        "(title, contributors, licences, time zone, coordinates)")
+    pr.add_argument("action", choices=("show", "set"), help="show the settings, or set some")
+    pr.add_argument("folder", help="folder with results")
+    pr.add_argument("settings", nargs="*", metavar="KEY=VALUE",
+                    help="e.g. title='Kafue 2026' contributors='Ana Silva <ana@x.org> (contact)' timezone=+02:00 "
+                         "data_licence=CC-BY-4.0 media_licence=CC-BY-NC-4.0 coordinate_decimals=2 "
+                         "location.cam07.lat=-15.41 location.cam07.lon=28.28 (an empty value clears a key)")
+    pr.set_defaults(func=cmd_project)

@@ -19,7 +19,7 @@ from ..core.locks import sidecar_lock
 from ..core.paths import AppPaths
 from ..core.records import Detection, MediaFile, Prediction
 from ..formats.bundle import ExportBundle, ExportItem, ModelInfo, detection_id
-from ..formats.coco import write_coco
+from ..formats.coco import write_coco, write_coco_boxed
 from ..formats.csv_export import write_csv
 from ..formats.decisions import (
     DecisionKey,
@@ -40,6 +40,7 @@ MD_SIDECAR = "recognitions.json"
 COCO_SIDECAR = "coco_cameratraps.json"
 CSV_SIDECAR = "detections.csv"
 SIDECAR_NAMES = (MD_SIDECAR, COCO_SIDECAR, CSV_SIDECAR)
+COCO_BOXED_SIDECAR = "coco_cameratraps_boxed.json"  # export --coco-boxed-only: boxes only, for COCOeval
 
 logger = logging.getLogger(__name__)
 
@@ -277,8 +278,12 @@ def export_folder(
     sequence_gap_s: float = 60.0,
     paths: AppPaths | None = None,
     out_dir: Path | None = None,
+    coco_boxed_only: bool = False,
 ) -> tuple[Path, ...]:
-    """Re-write the folder's sidecars from its active layer (e.g. after changing thresholds)."""
+    """Re-write the folder's sidecars from its active layer (e.g. after changing thresholds).
+
+    ``coco_boxed_only``: also write ``coco_cameratraps_boxed.json`` (boxes only, for ``COCOeval``).
+    """
     from ..core.errors import DatasetError
 
     res = load_results(folder, paths)
@@ -289,4 +294,7 @@ def export_folder(
         bundle = build_bundle(res.layer, res.predictions, detection_threshold=detection_threshold,
                               classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s,
                               decisions=tend_decisions(state_dir))
-        return write_sidecars(out_dir or res.output_dir, bundle)
+        written = write_sidecars(out_dir or res.output_dir, bundle)
+        if coco_boxed_only:
+            written += (write_coco_boxed(Path(out_dir or res.output_dir) / COCO_BOXED_SIDECAR, bundle),)
+        return written
