@@ -109,10 +109,13 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
                     elif now - last_print > (1.0 if tty else 10.0):
                         last_print = now
                         print(f"  training: epoch {ev.done}/{ev.total}, {ev.message}", file=sys.stderr)
+                elif ev.stage == "search":
+                    print(f"  search {ev.done}/{ev.total}: {ev.message}", file=sys.stderr)
                 else:
                     print(f"  export {ev.done}/{ev.total}: {ev.message}", file=sys.stderr)
             elif isinstance(ev, FinetuneFinished):
                 registered = ev.report.model_id
+                _print_search(ev.report.search)
                 _print_report(ev.report, shown)
                 if ev.report.random_weights:
                     print(f"WARNING: {RANDOM_WEIGHTS_WARNING}", file=sys.stderr)
@@ -179,6 +182,10 @@ def _config(args: argparse.Namespace, base_id: str) -> Any:
         given["quantize"] = False
     if args.no_flip:
         given["flip_augment"] = False
+    if args.search:
+        given["search_trials"] = args.search
+    if args.search_time:
+        given["search_time_s"] = args.search_time
     if folders:
         given["folders"] = folders
     if args.name:
@@ -197,6 +204,21 @@ def _config(args: argparse.Namespace, base_id: str) -> Any:
 
         raise ConfigError("Name at least one FOLDER with review decisions (or give them in --config).")
     return config
+
+
+def _print_search(search: dict[str, Any] | None) -> None:
+    """The hyper-parameter search: every trial's settings and cross-validated macro-F1, the best one."""
+    if not search:
+        return
+    print(f"Hyper-parameter search: {search['trials']} trials, objective {search['objective']} "
+          f"({search['folds']} folds by {search['grouped_by']})")
+    for t in search["all"]:
+        p = t["params"]
+        print(f"  trial {t['number'] + 1:>3d}: macro-F1 {t['value']:.3f}  lr x{p['lr_factor']:.2f}  l2 {p['l2']:.1e}  "
+              f"balanced {'yes' if p['class_balance'] else 'no'}  mirrored crops {'yes' if p['flip_augment'] else 'no'}"
+              + ("  (default settings)" if t["number"] == 0 else ""))
+    print(f"  best: trial {search['best_trial'] + 1} ({search['best_value']:.3f}; default settings "
+          f"{search['default_value']:.3f}), trained with the usual split and registered below")
 
 
 def _print_adoption(report: Any, config: Any, paths: AppPaths) -> None:
@@ -224,8 +246,8 @@ def _print_adoption(report: Any, config: Any, paths: AppPaths) -> None:
 def add_parsers(sub: Any) -> None:
     t = sub.add_parser("train", help="fine-tune a classifier on verified crops and register it as a new model")
     t.add_argument("folders", nargs="*", metavar="FOLDER",
-                   help="folders with review decisions (accept/relabel); words key=value override settings "
-                   "(e.g. l2=0.01 split=site lr=0.005 class_balance=false)")
+                   help="folders with review decisions (accept/relabel); key=value words after them override "
+                   "settings (e.g. l2=0.01 split=site lr=0.005 class_balance=false)")
     t.add_argument("--config", metavar="FILE", help="settings from a TOML/JSON file or a pack's training_report.json "
                    "(reproduces that run); flags and key=value words override it")
     t.add_argument(
@@ -247,5 +269,10 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--no-quantize", action="store_true", help="do not try an int8 copy")
     t.add_argument("--no-flip", action="store_true", help="no mirrored training crops")
     t.add_argument("--seed", type=int, default=0, help="random seed of the split and training (default 0)")
+    t.add_argument("--search", type=int, default=0, metavar="N",
+                   help="first search N settings with Optuna (learning rate, weight decay, class balancing, mirrored "
+                   "crops) by site-aware cross-validation; needs the [lab] extra")
+    t.add_argument("--search-time", type=float, default=0.0, metavar="SECONDS",
+                   help="time budget of the search (it stops after the running trial)")
     t.add_argument("--json", action="store_true", help="JSON-lines events on stdout")
     t.set_defaults(func=cmd_train)

@@ -19,7 +19,7 @@ import json
 import tempfile
 import time
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -80,6 +80,8 @@ class FinetuneConfig:
     seed: int = 0
     lr: float | None = None  # Adam step; None = BASE_LR / sqrt(feature dimension)
     class_balance: bool = True  # weight crops n / (K * n_c) so a common species does not drown a rare one
+    search_trials: int = 0  # > 0: an Optuna search (training.lab.search) picks lr, l2, balancing, flips first
+    search_time_s: float = 0.0  # the search's time budget (0: none); it stops after the running trial
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "folders", tuple(Path(f) for f in self.folders))
@@ -105,7 +107,7 @@ class FinetuneStarted:
 
 @dataclass(frozen=True)
 class FinetuneProgress:
-    stage: Literal["features", "training", "export"]
+    stage: Literal["features", "search", "training", "export"]
     done: int
     total: int
     message: str = ""
@@ -134,6 +136,7 @@ class FinetuneReport:
     stage: str = "none"  # registry stage given on registration (runtime.stages): production or staging
     production_id: str | None = None  # the production version of the same name before this run, if any
     epoch_losses: tuple[float, ...] = ()  # validation loss per epoch
+    search: dict[str, Any] | None = None  # the hyper-parameter search's summary (training.lab.search), if one ran
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ class _Run:
     t_start: float  # time.monotonic() when the run started
     losses: list[float] = field(default_factory=list)  # validation loss per epoch
     paths: AppPaths | None = None
+    search: dict[str, Any] = field(default_factory=dict)  # the search's summary, when one ran
 
 
 @dataclass(frozen=True, eq=False)
@@ -263,6 +267,11 @@ def run_finetune(
     timings: dict[str, float] = {}
     t_start = t0 = time.monotonic()
     store = ModelStore(paths)
+    if config.search_trials > 0:
+        from ..lab import search as lab_search
+
+        if not lab_search.available():
+            raise DatasetError(lab_search.unavailable_reason())
     base = open_base(store, config.base_model_id)
     prep = _prepare(config, paths)
     split = prep.split
@@ -281,6 +290,9 @@ def run_finetune(
     with tempfile.TemporaryDirectory(prefix="wd-finetune-") as tmp:
         run = _Run(config, store, base, cancel, Path(tmp), timings, t_start, paths=paths)
         fs = yield from _extract_features(run, prep)
+        if config.search_trials > 0:
+            best = yield from _search(run, prep, fs)
+            run = replace(run, config=best)
         trained = yield from _train(run, prep, fs)
         yield from _export_and_register(run, prep, trained)
 
@@ -294,7 +306,8 @@ def _extract_features(run: _Run, prep: _Prepared) -> Generator[FinetuneEvent, No
     gen = extract_features(
         prep.examples,
         extractor,
-        flip=set(split.train) if config.flip_augment else set(),
+        flip=set(range(len(prep.examples))) if config.search_trials > 0 else set(split.train) if config.flip_augment
+        else set(),
         keep_crops=set(split.val) | (calib if config.quantize else set()),
     )
     try:
@@ -323,7 +336,7 @@ def _train(run: _Run, prep: _Prepared, fs: FeatureSet) -> Generator[FinetuneEven
     _check_split(examples, train, val, labels, split.by)
     index = {lab: k for k, lab in enumerate(labels)}
     y = np.array([index[e.label] for e in examples], dtype=np.int64)
-    flipped = [i for i in train if i in fs.flipped]
+    flipped = [i for i in train if i in fs.flipped] if config.flip_augment else []
     x_train = np.concatenate(
         [fs.features[train], np.array([fs.flipped[i] for i in flipped]).reshape(len(flipped), fs.features.shape[1])]
     )
@@ -355,6 +368,47 @@ def _train(run: _Run, prep: _Prepared, fs: FeatureSet) -> Generator[FinetuneEven
         )
     run.timings["training_s"] = time.monotonic() - t0
     return _Trained(head, stats, fs, train, val, y, x_train, y_train)
+
+
+def _search(run: _Run, prep: _Prepared, fs: FeatureSet) -> Generator[FinetuneEvent, None, FinetuneConfig]:
+    """Optuna over site-aware cross-validation of the features (training.lab.search); the best settings,
+    as the configuration the head is then trained with (``search_trials`` 0: rerunning it reproduces the head)."""
+    from ..lab import search as lab_search
+    from ..lab.tracking import log_search
+
+    config = run.config
+    assert fs.ok is not None
+    ok = [i for i in range(len(prep.examples)) if fs.ok[i]]
+    index = {lab: k for k, lab in enumerate(prep.labels)}
+    y = np.array([index[prep.examples[i].label] for i in ok], dtype=np.int64)
+    flipped = {j: fs.flipped[i] for j, i in enumerate(ok) if i in fs.flipped}
+    n = config.search_trials
+    steps = lab_search.search(fs.features[ok], flipped, y, [prep.examples[i] for i in ok], len(prep.labels),
+                              n_trials=n, timeout_s=config.search_time_s or None, max_epochs=config.max_epochs,
+                              seed=config.seed)
+    t0 = time.monotonic()
+    try:
+        while True:
+            run.cancel.checkpoint()
+            try:
+                trial = next(steps)
+            except StopIteration as stop:
+                result: lab_search.SearchResult = stop.value
+                break
+            yield FinetuneProgress("search", trial.number + 1, n, f"trial {trial.number + 1}: cross-validated "
+                                   f"macro-F1 {trial.value:.3f}" + (" (the default settings)" if trial.number == 0
+                                                                    else ""))
+    finally:
+        steps.close()
+    run.timings["search_s"] = time.monotonic() - t0
+    run.search.update(result.summary())
+    if run.paths is not None:
+        log_search(run.paths, config.name, [dict(number=t.number, params=t.params, value=t.value)
+                                            for t in result.trials], result.best_settings)
+    yield FinetuneProgress("search", n, n, f"best: trial {result.best.number + 1}, cross-validated macro-F1 "
+                           f"{result.best.value:.3f} (default settings {result.default_value:.3f}, "
+                           f"{result.folds} folds by {result.grouped_by})")
+    return replace(config, search_trials=0, search_time_s=0.0, **result.best_settings)
 
 
 def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Iterator[FinetuneEvent]:
@@ -403,6 +457,8 @@ def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Itera
                 raise
     stage = register_version(run.store.root, installed_ids(run.store), model_id)
     atomic_write_json(run.store.root / model_id / "training_config.json", config.to_dict())  # training.lab.config
+    if run.search:
+        atomic_write_json(run.store.root / model_id / "search.json", run.search)
     yield FinetuneProgress("export", steps, steps, f"registered {model_id}")
     report = FinetuneReport(
         model_id=model_id,
@@ -426,6 +482,7 @@ def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Itera
         stage=stage,
         production_id=production_before,
         epoch_losses=tuple(run.losses),
+        search=dict(run.search) or None,
     )
     if run.paths is not None:
         from ..lab.tracking import log_finetune  # MLflow, when the [lab] extra is installed (else nothing)
