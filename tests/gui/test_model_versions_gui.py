@@ -3,9 +3,12 @@ panel offering a fine-tuned model by name (= its production version), "Adopt" on
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from pytestqt.qtbot import QtBot
 
 from tests.training.lab.test_stages import _install_versions
@@ -70,3 +73,22 @@ def test_adopt_appears_only_with_the_comparison_on_screen(qtbot: QtBot, tmp_path
         panel.adopt()
     assert sig.args == [v2] and store.resolve("kenya") == v2 and not panel.adopt_button.isEnabled()
     assert "now the production version" in panel.verdict_label.text()
+
+
+def test_optimise_option_gives_the_search_settings_or_says_what_to_install(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wildlife_desktop.gui.dialogs.optimise_box import OptimiseBox
+
+    if importlib.util.find_spec("optuna") is not None:
+        box = OptimiseBox()
+        qtbot.addWidget(box)
+        assert box.check.isEnabled() and (box.trials(), box.time_budget_s()) == (0, 0.0)
+        box.check.setChecked(True)
+        box.trials_spin.setValue(5)
+        assert (box.trials(), box.time_budget_s()) == (5, 120.0)
+    monkeypatch.setitem(sys.modules, "optuna", None)  # as without the [lab] extra
+    box = OptimiseBox()
+    qtbot.addWidget(box)
+    box.check.setChecked(True)
+    assert not box.check.isEnabled() and box.trials() == 0 and "pip install 'wildlife-desktop[lab]'" in box.note.text()

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from .optimise_box import OptimiseBox
+
 SPLITS: tuple[str, ...] = ("auto", "site", "sequence")
 
 
@@ -83,6 +85,8 @@ class FinetuneOptionsPage(QWizardPage):
         form.addRow("", self.split_note)
         form.addRow("", self.quantize_check)
         form.addRow("", quantize_note)
+        self.optimise = OptimiseBox(self)  # Optuna search first (training.lab.search), hidden without the extra
+        form.addRow("", self.optimise)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addStretch(1)

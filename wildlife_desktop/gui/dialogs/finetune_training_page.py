@@ -33,7 +33,8 @@ class FinetuneTrainingPage(QWizardPage):
         self._make_config = make_config
         self.report: Any = None
         self.stage_names = {"features": self.tr("Reading the crops"), "training": self.tr("Training the new layer"),
-                            "export": self.tr("Exporting and checking the model")}
+                            "export": self.tr("Exporting and checking the model"),
+                            "search": self.tr("Optimising the settings (cross-validation by site)")}
 
         self.stage_label = QLabel(self)
         self.stage_label.setObjectName("finetuneStage")

@@ -94,7 +94,9 @@ class FinetuneWizard(QWizard):
         return FinetuneConfig(folders=self.data_page.folders(), base_model_id=base.id if base is not None else "",
                               name=self.options_page.model_name(), val_fraction=self.options_page.val_fraction(),
                               split=self.options_page.split(),  # type: ignore[arg-type]
-                              min_per_class=self.data_page.min_per_class, quantize=self.options_page.quantize())
+                              min_per_class=self.data_page.min_per_class, quantize=self.options_page.quantize(),
+                              search_trials=self.options_page.optimise.trials(),
+                              search_time_s=self.options_page.optimise.time_budget_s())
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Cancel a run and stop the worker thread, waiting for it (application exit)."""
