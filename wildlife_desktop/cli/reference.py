@@ -29,6 +29,13 @@ def cmd_verify_reference(args: argparse.Namespace, paths: AppPaths) -> int:
         print("WARNING: random-weights model: this comparison says nothing about detection quality.",
               file=sys.stderr)
     print("\n".join(rep.summary_lines()))
+    from ..pipeline.evaluate_detection import evaluate_detection, truth_from_reference
+
+    truth = truth_from_reference(read_md_batch(Path(args.reference)), ours.predictions, conf_threshold=args.threshold)
+    if truth:  # the same metrics as `evaluate --reference`: COCO mAP with the reference as ground truth
+        scores = evaluate_detection(truth, ours.predictions, threshold=args.threshold, verified=False)
+        print(f"  mAP@0.5 {scores.map50:.4f}  mAP@0.5:0.95 {scores.map50_95:.4f} ({scores.engine}; reference boxes "
+              f">= {args.threshold:g} as ground truth, all our boxes ranked by confidence)")
     return 0
 
 
