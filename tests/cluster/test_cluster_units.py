@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,12 +17,14 @@ from wildlife_desktop.core.records import MediaFile
 from wildlife_desktop.pipeline.cluster import (
     RAY_MISSING,
     ClusterError,
+    PredictWorker,
     RayPredictor,
     materialize,
     pack_blobs,
     read_failure,
     shard,
 )
+from wildlife_desktop.pipeline.predict import PredictOptions
 from wildlife_desktop.runtime.store import ModelStore
 
 
@@ -69,3 +72,20 @@ def test_send_bytes_read_failures_read_as_a_local_run_words_them(tmp_path: Path)
         with pytest.raises(OSError) as info:
             path.read_bytes()
         assert read_failure(info.value) == why
+
+
+def test_a_worker_loads_the_model_once_and_says_what_it_cannot_see(tmp_path: Path, paths: AppPaths,
+                                                                   models: tuple[str, str]) -> None:
+    blobs = pack_blobs(ModelStore(paths), list(models))
+    worker = PredictWorker(blobs, models[0], models[1], 1)  # the actor's state, here in-process
+    assert worker.ready(str(tmp_path / "not-mounted-here")) == (os.getpid(), None, False)
+    assert worker.ready(str(tmp_path))[2] and worker.ready(None)[2]
+    (tmp_path / "a.jpg").write_bytes(b"")
+    files = [MediaFile(rel_path="a.jpg", kind="image", size=0, mtime_ns=1),
+             MediaFile(rel_path="sub/b.jpg", kind="image", size=0, mtime_ns=1)]
+    preds = worker.predict(str(tmp_path), files, PredictOptions(), [b"", "cannot read file (Permission denied)"])
+    assert [p.failure for p in preds] == ["empty file (0 bytes)", "cannot read file (Permission denied)"]
+    broken = PredictWorker(blobs, "no-such-model", None, 1)
+    assert "not installed" in (broken.ready()[1] or "")
+    with pytest.raises(ModelLoadError, match="not installed"):
+        broken.predict(str(tmp_path), files, PredictOptions())

@@ -180,9 +180,9 @@ class PredictWorker:
         except (WildlifeError, OSError) as exc:
             self.error = str(exc)
 
-    def ready(self) -> tuple[int, str | None]:
-        """(process id, the model's load error or None)."""
-        return os.getpid(), self.error
+    def ready(self, folder: str | None = None) -> tuple[int, str | None, bool]:
+        """(process id, the model's load error or None, whether ``folder`` is a folder on this node)."""
+        return os.getpid(), self.error, folder is None or Path(folder).is_dir()
 
     def predict(self, folder: str, files: list[MediaFile], opts: PredictOptions,
                 contents: list[bytes | str] | None = None) -> list[Prediction]:
@@ -272,7 +272,7 @@ class RayPredictor:
             finally:
                 self._blobs_ref = None
 
-    def _start(self, ray: Any, blobs: list[PackBlob], config: Any, cancel: CancelToken) -> list[Any]:
+    def _start(self, ray: Any, blobs: list[PackBlob], folder: Path, config: Any, cancel: CancelToken) -> list[Any]:
         o = self.options
         n = o.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         actor_cls = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=0)(PredictWorker)
@@ -281,7 +281,8 @@ class RayPredictor:
         actors = [actor_cls.remote([self._blobs_ref], config.detector_id, config.classifier_id, intra)
                   for _ in range(n)]
         try:
-            pending = {a.ready.remote(): i for i, a in enumerate(actors)}
+            shared = None if o.send_bytes else str(folder)
+            pending = {a.ready.remote(shared): i for i, a in enumerate(actors)}
             pids: dict[int, int] = {}
             deadline = time.monotonic() + o.start_timeout_s
             while pending:
@@ -291,9 +292,12 @@ class RayPredictor:
                                        f"{o.start_timeout_s:.0f} s (too few free CPUs on the cluster?)")
                 ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0.25)
                 for ref in ready:
-                    pid, error = ray.get(ref)
+                    pid, error, sees_folder = ray.get(ref)
                     if error:
                         raise ModelLoadError(f"On a Ray worker: {error}")
+                    if not sees_folder:  # else every file would be recorded as "file not found"
+                        raise ClusterError(f"A Ray worker cannot see {folder}: mount it at the same path on every "
+                                           "node, or let this computer send the files (--ray-send-bytes).")
                     pids[pending.pop(ref)] = pid
         except BaseException:
             for a in actors:
@@ -321,7 +325,7 @@ class RayPredictor:
 
         o = self.options
         chunks = shard(todo, o.chunk_files)
-        actors = self._start(ray, blobs, config, cancel)
+        actors = self._start(ray, blobs, folder, config, cancel)
         load = [0] * len(actors)
         attempts = [0] * len(chunks)
         inflight: dict[Any, tuple[int, int]] = {}
