@@ -357,7 +357,7 @@ def _classification(det: Detection, verified: bool, threshold: float, tax: Taxon
     taxon = tax.lookup(label) if label else None
     if kind == "human":
         return "human", "", det.confidence
-    prob = det.top_label_confidence if label is not None and det.classifications else det.confidence
+    prob = max(c.confidence for c in det.classifications) if label is not None else det.confidence
     return kind, taxon.scientific_name if (taxon and kind == "animal") else "", prob
 
 
