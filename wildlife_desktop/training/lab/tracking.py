@@ -10,7 +10,8 @@ pack is registered as a version of an MLflow registered model of the same name, 
 of :mod:`runtime.stages` are mirrored there (:func:`mirror_stages`: a ``stage`` tag per version and
 a ``production`` alias). Our registry stays the one that counts; the field app never needs MLflow.
 
-See them with ``mlflow ui --backend-store-uri file://<data>/mlruns`` (:func:`ui_command`).
+See them with ``mlflow ui --backend-store-uri file://<data>/mlruns`` (:func:`ui_command`; the UI needs the
+full ``mlflow`` package: ``mlflow-skinny`` records but has no web UI).
 ``WILDLIFE_DESKTOP_TRACKING=off`` turns tracking off. MLflow's file store is in "maintenance mode"
 since MLflow 3.7; ``MLFLOW_ALLOW_FILE_STORE`` opts into it (a database backend would need a
 server-side schema migration on first use: seconds on a laptop, and nothing gained here).
@@ -59,7 +60,7 @@ def tracking_uri(paths: AppPaths) -> str:
 
 
 def ui_command(paths: AppPaths) -> str:
-    return f"mlflow ui --backend-store-uri {tracking_uri(paths)}"
+    return f"MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri {tracking_uri(paths)}"
 
 
 @contextlib.contextmanager
