@@ -7,8 +7,18 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, QUrl, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QPixmap
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+from ..core.errors import WildlifeError
 from ..core.paths import AppPaths
 from ..pipeline.thumbnails import ThumbnailCache
 from .app_settings import use_settings_under
@@ -110,6 +120,9 @@ class MainWindow(QMainWindow):
                       action(self.tr("&Import results…"), self._on_menu_import_results), self.export_action,
                       action(self.tr("Import &model pack…"), self._on_menu_import_model),
                       action(self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit)])
+        export_menu = QMenu(self.tr("E&xport"), m)  # File > Export > Camtrap DP… (dialogs/camtrap_dialog.py)
+        export_menu.addAction(action(self.tr("&Camtrap DP…"), self._on_menu_camtrap_dp))
+        m.insertMenu(m.actions()[-1], export_menu)
         self.browse_action = action(self.tr("Browse (F3)"), self.show_browse, "F3", checkable=True)
         self.verify_action = action(self.tr("Verify (F2)"), self.show_verify, "F2", checkable=True)
         self.browse_action.setChecked(True)
@@ -306,6 +319,18 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_menu_export(self) -> None:
         self.controller.export(self.review.thresholds)
+
+    @Slot()
+    def _on_menu_camtrap_dp(self) -> None:
+        from .dialogs.camtrap_dialog import CamtrapDialog
+
+        try:
+            dialog = CamtrapDialog(self.folder, self) if self.folder is not None else None
+        except WildlifeError as exc:  # e.g. no results yet
+            QMessageBox.warning(self, self.tr("Camtrap DP"), str(exc))
+            return
+        if dialog is not None:
+            dialog.exec()
 
     # ---- verify ------------------------------------------------------------------------
     @Slot()

@@ -134,3 +134,15 @@ def export_camtrap_dp(
         warnings.append("not validated: install frictionless (pip install 'wildlife-desktop[camtrapdp]')")
     return CamtrapReport(written, len(package.tables["media"]), len(package.tables["observations"]),
                          package.excluded_media, tuple(warnings), validation)
+
+
+def deployment_names(folder: Path, paths: AppPaths | None = None) -> tuple[str, ...]:
+    """The deployment (camera location) names an export of ``folder`` will have, from its active layer."""
+    from .journal import Workspace
+
+    ws = Workspace.locate(Path(folder), paths or AppPaths.default(), create=False)
+    lid = ws.active_layer_id if ws is not None else None
+    if ws is None or lid is None:
+        return ()
+    name = Path(folder).resolve().name or "camera-traps"
+    return tuple(sorted({deployment_id(camera_location(rel), name) for rel in ws.journal(lid).load()}))
