@@ -55,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     QCoreApplication.setOrganizationName("WildlifeDesktop")
     QCoreApplication.setApplicationName("WildlifeDesktop")
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "wildlife-desktop"])
-    from .app_settings import apply_identity
+    from .app_settings import apply_identity, use_settings_under
 
     apply_identity(app)  # window icon; desktop file name for Wayland
+    use_settings_under(paths)  # every QSettings(): an INI file in the app's config folder (portable mode)
     sys.excepthook = _excepthook
     from . import interpreter
     from .main_window import MainWindow

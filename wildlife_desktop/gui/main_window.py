@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 from ..core.errors import WildlifeError
 from ..core.paths import AppPaths
 from ..pipeline.thumbnails import ThumbnailCache
-from .app_settings import use_settings_under
 from .engine import InferenceEngine
 from .folder_controller import FolderController
 from .help_menu import HelpMenu
@@ -50,7 +49,6 @@ class MainWindow(QMainWindow):
     def __init__(self, paths: AppPaths | None = None) -> None:
         super().__init__()
         self.paths = (paths or AppPaths.default()).ensure()
-        use_settings_under(self.paths)  # every QSettings() below: an INI file in the app's config folder
         self.controller = FolderController(self.paths, self)
         self._close_when_idle = False
         self.finetune_wizard: Any = None  # dialogs.finetune_wizard.FinetuneWizard, made on first use

@@ -158,7 +158,7 @@ class ReviewSession:
     def set_quick_labels(self, labels: Sequence[str] | None) -> None:
         """Fix the number-key labels; ``None`` (or empty): the reviewer's most used labels, then the queue's."""
         if not labels:
-            labels = default_quick_labels(self._latest.values(), (it.detection for it in self._all))
+            labels = default_quick_labels(self._latest.values(), (it.detection for it in self._all), self._labels)
         self._quick = tuple(labels)[:QUICK_SLOTS]
 
     def set_thresholds(self, thresholds: QueueThresholds) -> None:

@@ -174,7 +174,7 @@ class VerifyPageWidget(QWidget):
             return False
         if action is ReviewAction.RELABEL:
             if s.current is not None:
-                self.label_popup.open(s.search_labels)
+                self.label_popup.open(s.search_labels, s.labels)
                 self._place_popup()
             return False
         changed = s.handle(action)
