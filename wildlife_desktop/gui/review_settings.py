@@ -36,14 +36,20 @@ def set_reviewer(name: str) -> None:
     QSettings().setValue(REVIEWER_KEY, name.strip())
 
 
-def ask_reviewer(parent: QWidget | None) -> str:
-    """The stored reviewer name, asking once (QInputDialog) when there is none; "" if refused."""
+def ask_reviewer(parent: QWidget | None, *, change: bool = False) -> str:
+    """The stored reviewer name, asking once (QInputDialog) when there is none; "" if refused.
+
+    With ``change``, always asks, the current name pre-filled (Cancel keeps it).
+    """
     name = stored_reviewer()
-    if name:
+    if name and not change:
         return name
     text, ok = QInputDialog.getText(
         parent, parent.tr("Reviewer") if parent else "Reviewer",
-        parent.tr("Your name or initials (stored with every decision):") if parent else "Your name:")
+        parent.tr("Your name or initials (stored with every decision):") if parent else "Your name:",
+        text=name)
+    if change and not (ok and text.strip()):
+        return ""
     if ok and text.strip():
         set_reviewer(text)
         return text.strip()

@@ -107,8 +107,7 @@ class VerifyController(QObject):
 
     @Slot()
     def change_reviewer(self) -> None:
-        review_settings.set_reviewer("")
-        if review_settings.ask_reviewer(self._window) and self.page.session is not None:
+        if review_settings.ask_reviewer(self._window, change=True) and self.page.session is not None:
             self.open_session()
 
     @Slot()

@@ -53,6 +53,8 @@ class QuickLabelsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         self.automatic_button = QPushButton(self.tr("Automatic"), self)
         buttons.addButton(self.automatic_button, QDialogButtonBox.ButtonRole.ResetRole)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setDefault(True)  # Return presses OK, also from a line edit
         buttons.accepted.connect(self._on_ok)
         buttons.rejected.connect(self.reject)
         self.automatic_button.clicked.connect(self._on_automatic)
