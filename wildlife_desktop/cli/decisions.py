@@ -169,8 +169,8 @@ def add_parsers(sub: Any) -> None:
     rsub = r.add_subparsers(dest="decisions_cmd", required=True)
     cp = rsub.add_parser("compact", help="move superseded decisions (earlier ones on the same detection, undone "
                          "ones) to decisions-history.jsonl; done by itself at export when they are most of the file")
-    cp.add_argument("folder")
-    cp.add_argument("--json", action="store_true")
+    cp.add_argument("folder", help="folder with results and review decisions")
+    cp.add_argument("--json", action="store_true", help="print the counts as one JSON object")
     th = rsub.add_parser("thresholds", help="how precise the model was on your decisions; suggested accept threshold")
     th.add_argument("folder", help="folder with results and review decisions")
     th.add_argument("--target", type=float, default=95.0, help="target precision in %% (default 95)")
