@@ -8,6 +8,7 @@ thread. A result for a folder the user already left is dropped.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -22,6 +23,19 @@ from .workers import run_in_pool
 #: Work that competes for the GIL (scan, results load) starts this long after the GUI changed,
 #: so the repaint it caused is done first.
 PAINT_FIRST_MS: Final[int] = 30
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What File ▸ Import results… brought in, for the window's confirmation."""
+
+    file: str  # the results file's name
+    detector: str  # the detector named in it
+    files: int  # files of this folder with imported results
+    detections: int
+    missing: int  # files named in the results file but not in the folder
+    unmatched: int  # files in the folder the results file does not mention
+    warnings: tuple[str, ...] = ()
+
 
 _Loaded = tuple[Any, dict[str, Any], tuple[Any, ...], dict[str, Any], Any, frozenset[str]]
 _NOTHING: _Loaded = (None, {}, (), {}, None, frozenset())
@@ -49,7 +63,9 @@ def _derive(res: Any, digests: dict[str, Any]) -> _Loaded:
 
 class FolderController(QObject):
     """Signals: ``sig_scanned(list[MediaFile], dict[rel_path, position])``, ``sig_results_loaded(bool imported)``,
-    ``sig_exported(tuple[Path, ...])``, ``sig_failed(str)``, ``sig_preview_image``/``sig_preview_meta``."""
+    ``sig_exported(tuple[Path, ...])``, ``sig_failed(str)``, ``sig_preview_image``/``sig_preview_meta``,
+    ``sig_folder_problem(str)`` (the folder cannot be opened: missing, a file, unreadable),
+    ``sig_sidecars_written(tuple[Path, ...])`` (the debounced rewrite after review)."""
 
     sig_scanned = Signal(object, object)
     sig_results_loaded = Signal(bool)
@@ -57,6 +73,8 @@ class FolderController(QObject):
     sig_failed = Signal(str)
     sig_preview_image = Signal(str, object, str)  # rel_path, QImage | None, error
     sig_preview_meta = Signal(str, object)  # rel_path, MediaMeta | None
+    sig_folder_problem = Signal(str)
+    sig_sidecars_written = Signal(tuple)
 
     def __init__(self, paths: AppPaths, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -70,6 +88,9 @@ class FolderController(QObject):
         self.labels: frozenset[str] = frozenset()  # classifier labels of the files' best boxes
         self.files: tuple[Any, ...] | None = None  # the scan shown in the grid (MediaFile, ...)
         self.results_loaded = False
+        self.problem = ""  # why the open folder cannot be shown ("" when it can)
+        self.writable = True  # False: a read-only folder (card); outputs go to the app's data folder
+        self.last_import: ImportSummary | None = None  # the newest import of this folder
         self._load_generation = 0  # the newest results load; an older one's result is dropped
 
     def open(self, folder: Path, import_json: Path | None = None) -> None:
@@ -79,24 +100,32 @@ class FolderController(QObject):
         folder = Path(folder)
         self.folder, self.results, self.sequences, self.decisions = folder, None, {}, ()
         self.digests, self.summary, self.files, self.labels = {}, None, None, frozenset()
-        self.results_loaded = False
+        self.results_loaded, self.problem, self.writable, self.last_import = False, "", True, None
         self._load_generation += 1  # a load still running for the previous open is stale
 
-        def scan() -> tuple[Any, dict[str, int]]:
-            found = scan_folder(folder)
-            return found, index_files(found.files)  # 30 ms for 100k files: not on the GUI thread
+        def scan() -> tuple[Any, dict[str, int], bool]:
+            from ..core.atomic import is_writable_dir
 
-        def done(out: tuple[Any, dict[str, int]]) -> None:
-            found, index_of = out
+            found = scan_folder(folder)
+            # 30 ms for 100k files: not on the GUI thread; nor the write probe (a slow card)
+            return found, index_files(found.files), is_writable_dir(folder)
+
+        def failed(exc: BaseException) -> None:
             if folder == self.folder:
-                self.files = found.files
+                self.problem = str(exc) or type(exc).__name__
+                self.sig_folder_problem.emit(self.problem)
+
+        def done(out: tuple[Any, dict[str, int], bool]) -> None:
+            found, index_of, writable = out
+            if folder == self.folder:
+                self.files, self.writable = found.files, writable
                 self.sig_scanned.emit(list(found.files), index_of)
                 # The first paint of the new grid goes first, without a pool thread's Python competing
                 # for the GIL (docs/architecture.md, "The GUI thread and the GIL").
                 QTimer.singleShot(PAINT_FIRST_MS, self, lambda: self._load_if_current(folder, import_json))
 
         # Same for the window's own repaint (folder tree, cleared panes) before the scan starts.
-        QTimer.singleShot(PAINT_FIRST_MS, self, lambda: run_in_pool(scan, done, self._on_error, self))
+        QTimer.singleShot(PAINT_FIRST_MS, self, lambda: run_in_pool(scan, done, failed, self))
 
     def _load_if_current(self, folder: Path, import_json: Path | None) -> None:
         if folder == self.folder:
@@ -115,8 +144,15 @@ class FolderController(QObject):
             return
 
         def work() -> _Loaded:
-            res = import_results(folder, import_json, paths).results if import_json is not None \
-                else load_results(folder, paths, files=files)
+            if import_json is None:
+                return _derive(load_results(folder, paths, files=files), {})
+            report = import_results(folder, import_json, paths)
+            res = report.results
+            # read on the GUI thread once sig_results_loaded says so
+            self.last_import = ImportSummary(
+                import_json.name, res.layer.detector, report.imported,
+                sum(len(p.detections) for p in res.predictions.values()), len(report.missing), report.unmatched,
+                tuple(report.warnings))
             return _derive(res, {})
 
         self._run_load(folder, work, imported=import_json is not None)
@@ -210,6 +246,30 @@ class FolderController(QObject):
         run_in_pool(lambda: export_folder(folder, detection_threshold=thresholds.detection,
                                           classification_threshold=thresholds.classification, paths=paths),
                     lambda out: self.sig_exported.emit(tuple(out)), self._on_error, self)
+
+    def write_sidecars(self, thresholds: Thresholds) -> None:
+        """Rewrite the sidecars of the loaded results with the newest decisions, off the GUI thread.
+
+        From the predictions already in memory (no journal reload, no rescan); the decisions are
+        read under the folder's sidecar lock (``write_layer_sidecars``), so a concurrent writer
+        never leaves sidecars missing one. ``sig_sidecars_written`` when done.
+        """
+        from ..pipeline.results import write_layer_sidecars
+
+        res, folder = self.results, self.folder
+        if res is None or folder is None:
+            return
+
+        def work() -> tuple[Path, ...]:
+            return write_layer_sidecars(res.output_dir, res.layer, res.predictions,
+                                        detection_threshold=thresholds.detection,
+                                        classification_threshold=thresholds.classification)
+
+        def done(out: tuple[Path, ...]) -> None:
+            if folder == self.folder:
+                self.sig_sidecars_written.emit(tuple(out))
+
+        run_in_pool(work, done, self._on_error, self)
 
     def verified_for(self, rel_path: str, prediction: Any) -> tuple[dict[int, Any], bool]:
         """Effective decisions per detection index of one file, and whether it is verified empty."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 from ..core.errors import WildlifeError
 from ..core.paths import AppPaths
 from ..pipeline.thumbnails import ThumbnailCache
+from ..pipeline.view_settings import ViewSettingsStore, ViewThresholds, model_key
 from .engine import InferenceEngine
 from .folder_controller import FolderController
 from .help_menu import HelpMenu
@@ -31,16 +34,22 @@ from .shortcuts import keymap_path, load_user_keymap
 from .verify_controller import VerifyController
 from .view_state import Thresholds
 from .widgets.folder_browser import FolderBrowserWidget
+from .widgets.notice_bar import NoticeBarWidget
+from .widgets.results_source import ResultsSourceWidget, describe_source, read_only_note
 from .widgets.review_pane import ReviewPaneWidget
 from .widgets.run_panel import RunPanelWidget
 from .widgets.thumbnail_grid import ThumbnailGridWidget
 from .widgets.verify_page import VerifyPageWidget
 from .widgets.warning_banner import WarningBannerWidget
-from .workers import ThumbnailLoader
+from .workers import ThumbnailLoader, run_in_pool
 
 __all__ = ["RANDOM_BANNER", "MainWindow"]
 
+logger = logging.getLogger(__name__)
+
 THRESHOLDS_THROTTLE_MS = 60
+SETTINGS_SAVE_MS = 500  # the folder's thresholds are written this long after the slider stops
+SIDECARS_DEBOUNCE_MS = 2000  # sidecars are rewritten this long after the last review decision
 
 
 class MainWindow(QMainWindow):
@@ -69,6 +78,22 @@ class MainWindow(QMainWindow):
         self.runs = RunController(self.paths, self.engine, self.controller, self.model, self.run_panel,
                                   self.review, self.banner, self)
         self.verifier = VerifyController(self.verify, self.controller, lambda: self.review.thresholds.detection, self)
+        self.source = ResultsSourceWidget(self)
+        self.notice = NoticeBarWidget(self)
+        # Thresholds are the user's, per folder and model (pipeline/view_settings.py).
+        self.view_settings = ViewSettingsStore(self.paths.config)
+        self._thresholds_key: str | None = None  # the model whose thresholds the sliders show
+        self._settings_doc: dict[str, Any] | None = None  # not yet written
+        self._settings_timer = QTimer(self)
+        self._settings_timer.setSingleShot(True)
+        self._settings_timer.setInterval(SETTINGS_SAVE_MS)
+        self._settings_timer.timeout.connect(self._save_view_settings)
+        self.runs.thresholds_for = self.thresholds_for_detector
+        # Review decisions reach the sidecars SIDECARS_DEBOUNCE_MS after the last one (on the pool).
+        self._sidecar_timer = QTimer(self)
+        self._sidecar_timer.setSingleShot(True)
+        self._sidecar_timer.setInterval(SIDECARS_DEBOUNCE_MS)
+        self._sidecar_timer.timeout.connect(self._write_sidecars)
         # Slider drags emit ~60 changes/s; the grid re-sorts at most once per interval, with
         # the latest value (the review pane itself follows every step: one file is cheap).
         self._thresholds_timer = QTimer(self)
@@ -89,7 +114,7 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        for w in (self.run_panel, self.banner, self.models_banner):
+        for w in (self.run_panel, self.source, self.notice, self.banner, self.models_banner):
             lay.addWidget(w)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(split)
@@ -144,10 +169,15 @@ class MainWindow(QMainWindow):
         self.controller.sig_results_loaded.connect(self._on_controller_results_loaded)
         self.controller.sig_exported.connect(lambda out: self.statusBar().showMessage(
             self.tr("Exported: {0}").format(", ".join(str(p) for p in out))))
+        self.controller.sig_exported.connect(self._on_controller_sidecars_written)
         self.controller.sig_failed.connect(self.statusBar().showMessage)
+        self.controller.sig_folder_problem.connect(self._on_controller_folder_problem)
+        self.controller.sig_sidecars_written.connect(self._on_controller_sidecars_written)
         self.controller.sig_preview_image.connect(self._on_controller_preview_image)
         self.controller.sig_preview_meta.connect(lambda rel, meta: self.review.set_meta(meta, rel))
         self.verifier.sig_reviewed_changed.connect(self.model.set_reviewed)
+        self.verifier.sig_reviewed_changed.connect(self._on_verifier_reviewed_changed)
+        self.verify.sig_next_step.connect(self._on_verify_next_step)
         self.verifier.sig_status.connect(self.statusBar().showMessage)
         self.model.sig_thumbnail_wanted.connect(self._on_model_thumbnail_wanted)
         self.thumbs.sig_loaded.connect(self.model.set_thumbnail)
@@ -156,9 +186,13 @@ class MainWindow(QMainWindow):
         self.grid.sig_current_changed.connect(self._on_grid_current_changed)
         self.review.sig_step.connect(self.grid.step)
         self.review.sig_thresholds_changed.connect(self._on_review_thresholds_changed)
+        self.review.sig_thresholds_edited.connect(self._on_review_thresholds_edited)
+        self.run_panel.sig_detector_changed.connect(self._on_run_panel_detector_changed)
         self.run_panel.sig_import_model_requested.connect(self._on_menu_import_model)
         self.runs.sig_status.connect(self.statusBar().showMessage)
         self.runs.sig_idle.connect(self._on_runs_idle)
+        self.runs.sig_summary.connect(self.notice.set_message)
+        self.engine.sig_progress.connect(lambda _p: self.grid.update_count())  # "N processed", live
 
     # ---- folder ------------------------------------------------------------------------
     @property
@@ -180,8 +214,14 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.tr("A run is in progress; cancel it to open another folder."))
             return
         folder = Path(folder)
+        self._flush_pending_writes()  # the previous folder's review reaches its sidecars
         self.thumbs.reset(folder)
         self.model.clear()
+        self.grid.set_message("")
+        self.notice.set_message("")
+        self.source.set_source(self.tr("Opening {0}…").format(folder))
+        self.source.set_sidecars("")
+        self._thresholds_key = None
         self.review.show_file(None, None)
         self.verify.set_session(None, folder)
         self.folders.model.hold(folder)  # its badge comes with the results, not from a 2nd rescan
@@ -200,14 +240,31 @@ class MainWindow(QMainWindow):
         self.grid.refresh_filters()
         self.grid.select_row(0)
         self.statusBar().showMessage(self.tr("%n file(s) in {0}", "", len(files)).format(folder))
+        if not files:
+            self.grid.set_message(self.tr(
+                "No images or videos in this folder.\n\n{0}\n\nOpen the folder that holds the camera's "
+                "pictures (JPEG, PNG, TIFF or videos; subfolders are included).").format(folder))
+            self.review.canvas.set_pixmap(None, self.tr("This folder has no images"))
+
+    @Slot(str)
+    def _on_controller_folder_problem(self, message: str) -> None:
+        """A missing folder, a file instead of a folder, an unreadable card: said where the eye is."""
+        folder = self.controller.folder
+        self.grid.set_message(self.tr("Cannot open this folder.\n\n{0}\n\nChoose another one in the folder "
+                                      "list or with File ▸ Open folder…").format(message))
+        self.review.canvas.set_pixmap(None, self.tr("No folder open"))
+        self.source.set_source(self.tr("No results: {0} cannot be opened").format(folder))
+        self.statusBar().showMessage(message)
+        self.runs.update_banner()
 
     @Slot(bool)
     def _on_controller_results_loaded(self, imported: bool) -> None:
         c = self.controller
+        self._restore_thresholds()
+        self._show_source()
+        if imported and c.last_import is not None:
+            self.notice.set_message(self._import_text(c.last_import))
         if c.results is not None:
-            typical = c.typical_threshold()
-            if typical is not None:  # start the display at the detector's usual threshold
-                self.review.set_thresholds(Thresholds(typical, self.review.thresholds.classification))
             self._thresholds_timer.stop()
             self.model.thresholds = self.review.thresholds
             self.model.replace_results(c.results.predictions, c.digests, c.labels)
@@ -265,6 +322,145 @@ class MainWindow(QMainWindow):
         if self.review.thresholds != self.model.thresholds:
             self.model.set_thresholds(self.review.thresholds)
             self.grid.refresh_filters()
+        self.verifier.follow_detection_threshold()  # an open Verify queue follows the Detection slider
+
+    # ---- thresholds: the user's, per folder and model -------------------------------------
+    def _current_model_key(self) -> str | None:
+        """The model whose thresholds apply: the shown results' model, else the selected detector."""
+        res = self.controller.results
+        return model_key(res.layer) if res is not None else self.run_panel.detector_id()
+
+    def _default_thresholds(self, key: str) -> Thresholds:
+        """A folder's starting thresholds for a model: its manifest's (or the imported file's) typical ones."""
+        res = self.controller.results
+        if res is not None and model_key(res.layer) == key:
+            return Thresholds(res.layer.typical_threshold, res.layer.typical_classification_threshold)
+        det = self.run_panel.manifest(key)
+        cls = self.run_panel.manifest(self.run_panel.classifier_id())
+        return Thresholds(float(det.typical_threshold) if det is not None else Thresholds().detection,
+                          float(cls.typical_threshold) if cls is not None else Thresholds().classification)
+
+    def thresholds_for_detector(self, detector_id: str) -> Thresholds:
+        """The thresholds a run of ``detector_id`` on the open folder uses (what the user chose for it)."""
+        if detector_id == self._thresholds_key:
+            return self.review.thresholds
+        stored = self.view_settings.get(self.folder, detector_id) if self.folder is not None else None
+        if stored is not None:
+            return Thresholds(stored.detection, stored.classification)
+        return self._default_thresholds(detector_id)
+
+    def _restore_thresholds(self) -> None:
+        """Show the folder's thresholds for the current model (stored, else the model's defaults).
+
+        Only a change of folder or of model moves the sliders; a run ending, a cancel or an import
+        of the same model leave them where the user put them.
+        """
+        key = self._current_model_key()
+        if self.folder is None or key is None or key == self._thresholds_key:
+            return
+        stored = self.view_settings.get(self.folder, key)
+        th = Thresholds(stored.detection, stored.classification) if stored is not None \
+            else self._default_thresholds(key)
+        self._thresholds_key = key
+        self.review.set_thresholds(th)
+
+    @Slot(object)
+    def _on_review_thresholds_edited(self, th: Thresholds) -> None:
+        key = self._thresholds_key or self._current_model_key()
+        if self.folder is None or key is None:
+            return
+        self._thresholds_key = key
+        self._settings_doc = self.view_settings.put(self.folder, key, ViewThresholds(th.detection, th.classification))
+        self._settings_timer.start()
+
+    @Slot()
+    def _save_view_settings(self, *, wait: bool = False) -> None:
+        doc, self._settings_doc = self._settings_doc, None
+        if doc is None:
+            return
+        store = self.view_settings
+        if wait:
+            try:
+                store.save(doc)
+            except OSError as exc:  # SidecarWriteError is an OSError too: a full disk must not stop closing
+                logger.warning("cannot save the view settings: %s", exc)
+            return
+        run_in_pool(lambda: store.save(doc), lambda _r: None, lambda exc: self.statusBar().showMessage(
+            self.tr("Cannot save the thresholds: {0}").format(exc)), self)
+
+    @Slot(str)
+    def _on_run_panel_detector_changed(self, _detector_id: str) -> None:
+        if self.controller.results is None and self.controller.results_loaded:
+            self._restore_thresholds()  # nothing shown: the sliders belong to the detector a run would use
+            self.runs.update_banner()
+
+    # ---- what is shown, and whether the sidecars hold the review --------------------------
+    def _show_source(self) -> None:
+        c = self.controller
+        if c.folder is None or c.problem:
+            return
+        res = c.results
+        if res is None:
+            text = self.tr("No results for this folder yet: choose a detector and press Run AI, "
+                           "or use File ▸ Import results…")
+            if not c.writable:
+                text += "  ·  " + read_only_note(self.paths.fallback_output_dir(c.folder))
+        else:
+            text = describe_source(res.layer, {m.id: m for m in self.run_panel.models()})
+            if Path(res.output_dir) != Path(c.folder):
+                text += "  ·  " + read_only_note(res.output_dir)
+        self.source.set_source(text)
+
+    def _import_text(self, imp: Any) -> str:
+        text = self.tr("Imported {0} file(s) with {1} detection(s) from {2} (detector {3}).").format(
+            imp.files, imp.detections, imp.file, imp.detector or self.tr("unknown"))
+        if imp.missing:
+            text += self.tr(" {0} file(s) it names are not in this folder.").format(imp.missing)
+        if imp.unmatched:
+            text += self.tr(" {0} file(s) here are not in it.").format(imp.unmatched)
+        if imp.warnings:
+            text += " " + imp.warnings[0]
+        return text
+
+    @Slot(set)
+    def _on_verifier_reviewed_changed(self, _files: set[str]) -> None:
+        if self.controller.results is None:
+            return
+        if self.engine.running:  # the run's last checkpoint merges every decision stored by then
+            self.source.set_sidecars(self.tr("Review: into the sidecars when the run ends"))
+            return
+        self.source.set_sidecars(self.tr("Sidecars: saving your review…"))
+        self._sidecar_timer.start()
+
+    @Slot()
+    def _write_sidecars(self) -> None:
+        if not self.engine.running:
+            self.controller.write_sidecars(self.review.thresholds)
+
+    @Slot(tuple)
+    def _on_controller_sidecars_written(self, out: tuple[Path, ...]) -> None:
+        if self._sidecar_timer.isActive():
+            return  # newer decisions are waiting: still out of date
+        self.source.set_sidecars(self.tr("Sidecars up to date ({0})").format(time.strftime("%H:%M")))
+        self.source.sidecar_label.setToolTip("\n".join(str(p) for p in out))
+
+    def _flush_pending_writes(self, *, wait: bool = False) -> None:
+        """Write what is waiting for a timer now (before another folder opens, or the window closes)."""
+        if self._sidecar_timer.isActive():
+            self._sidecar_timer.stop()
+            self._write_sidecars()
+        if self._settings_timer.isActive():
+            self._settings_timer.stop()
+        self._save_view_settings(wait=wait)
+
+    @Slot(str)
+    def _on_verify_next_step(self, step: str) -> None:
+        if step == "export":
+            self._on_menu_export()
+        elif step == "thresholds":
+            self.verifier.show_threshold_dialog()
+        elif step == "finetune":
+            self.show_finetune()
 
     # ---- runs --------------------------------------------------------------------------
     def refresh_models(self) -> None:
@@ -397,6 +593,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         QSettings().setValue("main/geometry", self.saveGeometry())
+        self._flush_pending_writes(wait=True)
         if self.finetune_wizard is not None:
             self.finetune_wizard.shutdown()
         self.thumbs.reset(None)
@@ -407,8 +604,8 @@ class MainWindow(QMainWindow):
 
     def first_screen_ready(self) -> bool:
         """True once the visible thumbnails and the review image are painted (screenshot mode)."""
-        if self.folder is None:
-            return True
+        if self.folder is None or self.controller.problem:
+            return True  # a folder that cannot be opened says so at once (no wait for a load)
         if not self._results_loaded:
             return False
         if self.model.rowCount() == 0:

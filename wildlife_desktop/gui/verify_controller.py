@@ -75,7 +75,21 @@ class VerifyController(QObject):
         session = self.page.session
         if session is not None:
             session.set_thresholds(QueueThresholds(accept=accept, ignore=self._ignore()))
-            self.page.set_session(session, self.folders.folder, self.folders.sequences)
+            self.page.queue_rebuilt()
+
+    def follow_detection_threshold(self) -> None:
+        """The Detection slider moved: the open session's queue follows it (decisions and undo stay).
+
+        Detections below the Detection threshold are not asked about, as in the grid; lowering it
+        brings the weaker ones into the queue at once, not only after "Ask me below" is edited.
+        """
+        from ..review.queue import QueueThresholds
+
+        session, ignore = self.page.session, self._ignore()
+        if session is None or abs(session.thresholds.ignore - ignore) < 1e-9:
+            return
+        session.set_thresholds(QueueThresholds(accept=session.thresholds.accept, ignore=ignore))
+        self.page.queue_rebuilt()
 
     @Slot()
     def show_threshold_dialog(self) -> None:

@@ -59,12 +59,13 @@ class ImageCanvasWidget(QGraphicsView):
         self._pixmap_item: QGraphicsPixmapItem | None = None
         self._message_item: QGraphicsSimpleTextItem | None = None
         self._box_items: list[QGraphicsItem] = []
+        self._tags: list[tuple[QGraphicsRectItem, QGraphicsSimpleTextItem, float]] = []  # tag, text, box top y
         self._fit = True
 
     # ---- content ------------------------------------------------------------------------
     def set_pixmap(self, pixmap: QPixmap | None, message: str = "") -> None:
         self._scene.clear()
-        self._box_items = []
+        self._box_items, self._tags = [], []
         self._pixmap_item = None
         self._message_item = None
         if pixmap is None or pixmap.isNull():
@@ -90,7 +91,7 @@ class ImageCanvasWidget(QGraphicsView):
     def set_boxes(self, boxes: list[BoxOverlay]) -> None:
         for item in self._box_items:
             self._scene.removeItem(item)
-        self._box_items = []
+        self._box_items, self._tags = [], []
         if self._pixmap_item is None:
             return
         w = self._pixmap_item.pixmap().width()
@@ -109,17 +110,36 @@ class ImageCanvasWidget(QGraphicsView):
             text = QGraphicsSimpleTextItem(box.caption)
             text.setFont(font)
             text.setBrush(QBrush(text_color_on(box.color)))
-            tr = text.boundingRect()
-            tag = QGraphicsRectItem(0, -tr.height() - 4, tr.width() + 8, tr.height() + 4)
+            tag = QGraphicsRectItem()
             tag.setBrush(box.color)
             tag.setPen(Qt.PenStyle.NoPen)
             tag.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations, True)
             tag.setPos(x, y)
             tag.setZValue(2)
             text.setParentItem(tag)
-            text.setPos(4, -tr.height() - 2)
             self._scene.addItem(tag)
             self._box_items.append(tag)
+            self._tags.append((tag, text, float(y)))
+        self._place_tags()
+
+    def _place_tags(self) -> None:
+        """Each label sits on its box's top edge, outside; inside when it would leave the image.
+
+        Labels keep their screen size at any zoom, so whether one fits above its box depends on
+        the current scale: placed again after every fit, zoom and resize.
+        """
+        scale = self.transform().m22() or 1.0
+        for tag, text, y in self._tags:
+            tr = text.boundingRect()
+            h = tr.height() + 4
+            inside = y * scale < h  # the label above the box would be cut off by the image's top
+            top = 0.0 if inside else -h
+            tag.setRect(0, top, tr.width() + 8, h)
+            text.setPos(4, top + 2)
+
+    def labels_inside(self) -> int:
+        """How many box labels are drawn inside their box (tests)."""
+        return sum(1 for tag, _t, _y in self._tags if tag.rect().top() >= 0)
 
     def box_count(self) -> int:
         ignore = QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
@@ -130,6 +150,7 @@ class ImageCanvasWidget(QGraphicsView):
         self._fit = True
         if self._pixmap_item is not None:
             self.fitInView(self._pixmap_item, Qt.AspectRatioMode.KeepAspectRatio)
+            self._place_tags()
 
     def zoom(self, factor: float) -> None:
         if self._pixmap_item is None:
@@ -138,6 +159,7 @@ class ImageCanvasWidget(QGraphicsView):
         factor = max(0.05 / current, min(factor, 16.0 / current))
         self._fit = False
         self.scale(factor, factor)
+        self._place_tags()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0

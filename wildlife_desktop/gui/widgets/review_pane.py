@@ -31,6 +31,7 @@ class ReviewPaneWidget(QWidget):
 
     sig_step = Signal(int)
     sig_thresholds_changed = Signal(object)  # Thresholds
+    sig_thresholds_edited = Signal(object)  # Thresholds: the user moved a slider (not set_thresholds)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,6 +41,7 @@ class ReviewPaneWidget(QWidget):
         self._settled = False
         self._verified: dict[int, ReviewDecision] = {}
         self._verified_empty = False
+        self._setting = False  # inside set_thresholds: a change that is not the user's
 
         self.title = QLabel(self.tr("No image selected"), self)
         self.title.setObjectName("reviewTitle")
@@ -193,8 +195,13 @@ class ReviewPaneWidget(QWidget):
         return row
 
     def set_thresholds(self, thresholds: Thresholds) -> None:
-        self.det_slider.setValue(round(thresholds.detection * 100))
-        self.cls_slider.setValue(round(thresholds.classification * 100))
+        """Show ``thresholds`` (the folder's and model's); not reported as the user's edit."""
+        self._setting = True
+        try:
+            self.det_slider.setValue(round(thresholds.detection * 100))
+            self.cls_slider.setValue(round(thresholds.classification * 100))
+        finally:
+            self._setting = False
 
     @Slot()
     def _on_slider_changed(self) -> None:
@@ -203,6 +210,8 @@ class ReviewPaneWidget(QWidget):
         self.cls_value.setText(f"{self.cls_slider.value()}%")
         self._refresh_detections()
         self.sig_thresholds_changed.emit(self.thresholds)
+        if not self._setting:
+            self.sig_thresholds_edited.emit(self.thresholds)
 
     def _refresh_detections(self) -> None:
         self.detections.clear()

@@ -162,6 +162,15 @@ class RunPanelWidget(QWidget):
     def classifier_id(self) -> str | None:
         return self.classifier_combo.currentData()
 
+    def manifest(self, model_id: str | None) -> Any | None:
+        """The installed ``ModelManifest`` with this id, or None."""
+        model_id = getattr(self, "_aliases", {}).get(model_id, model_id)  # a model name -> its production version
+        return next((m for m in self._models if m.id == model_id), None) if model_id else None
+
+    def models(self) -> list[Any]:
+        """Every installed ``ModelManifest`` the panel lists."""
+        return list(self._models)
+
     def selected_models(self) -> list[Any]:
         ids = {self.detector_id(), getattr(self, "_aliases", {}).get(self.classifier_id(), self.classifier_id())}
         return [m for m in self._models if m.id in ids]
@@ -191,6 +200,13 @@ class RunPanelWidget(QWidget):
 
     def set_status(self, text: str) -> None:
         self.rate_label.setText(text)
+
+    def set_paused(self, paused: bool) -> None:
+        """Paused: the label says so instead of a rate and ETA that no longer hold."""
+        if paused:
+            self.rate_label.setText(self.tr("Paused — press Resume to continue"))
+        elif self.rate_label.text().startswith(self.tr("Paused")):
+            self.rate_label.setText(self.tr("resuming…"))
 
     @Slot(bool)
     def _on_pause_toggled(self, paused: bool) -> None:

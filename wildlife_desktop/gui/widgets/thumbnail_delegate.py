@@ -16,6 +16,23 @@ _PAD = 6
 _NAME_H = 20
 
 
+def chip_specs(status: FileStatus, top: tuple[str, float] | None) -> list[tuple[str, QColor]]:
+    """The badges of one cell, as (text, colour), left to right.
+
+    The first badge names the most confident detection and is drawn in that label's colour
+    ("animal 8 %" in the animal colour, a species in its own). When the file's status is a
+    category the first badge does not name (a person beside a more confident animal), a second
+    badge names it in its colour, so a person is never hidden behind an animal.
+    """
+    if status in (FileStatus.ANIMAL, FileStatus.PERSON, FileStatus.VEHICLE) and top:
+        chips = [(f"{top[0]} {top[1] * 100:.0f}%", label_color(top[0]))]
+        if status != FileStatus.ANIMAL and top[0] != status.value:
+            chips.append((status.value, QColor(STATUS_COLORS[status])))
+        return chips
+    text = {FileStatus.EMPTY: "empty", FileStatus.FAILED: "failed"}.get(status, status.value)
+    return [(text, QColor(STATUS_COLORS[status]))]
+
+
 class ThumbnailDelegate(QStyledItemDelegate):
     """Cell layout: image area on top, name line below; chip top-left, ✓ top-right."""
 
@@ -77,24 +94,20 @@ class ThumbnailDelegate(QStyledItemDelegate):
         status = FileStatus(raw)
         if status == FileStatus.PENDING:
             return
-        top = index.data(ThumbRole.TOP)
-        if status in (FileStatus.ANIMAL, FileStatus.PERSON, FileStatus.VEHICLE) and top:
-            text = f"{top[0]} {top[1] * 100:.0f}%"
-            color = label_color(top[0]) if status == FileStatus.ANIMAL else QColor(STATUS_COLORS[status])
-        else:
-            text = {FileStatus.EMPTY: "empty", FileStatus.FAILED: "failed"}.get(status, status.value)
-            color = QColor(STATUS_COLORS[status])
         font = QFont(painter.font())
         font.setBold(True)
         painter.setFont(font)
-        fm = painter.fontMetrics()
-        text = fm.elidedText(text, Qt.TextElideMode.ElideRight, area.width() - 12)
-        chip = QRect(area.left() + 4, area.top() + 4, fm.horizontalAdvance(text) + 10, fm.height() + 4)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(color)
-        painter.drawRoundedRect(chip, 4, 4)
-        painter.setPen(text_color_on(color))
-        painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
+        left = area.left() + 4
+        for text, color in chip_specs(status, index.data(ThumbRole.TOP)):
+            fm = painter.fontMetrics()
+            text = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(20, area.right() - left - 8))
+            chip = QRect(left, area.top() + 4, fm.horizontalAdvance(text) + 10, fm.height() + 4)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(color)
+            painter.drawRoundedRect(chip, 4, 4)
+            painter.setPen(text_color_on(color))
+            painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
+            left = chip.right() + 4
         font.setBold(False)
         painter.setFont(font)
 

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -82,7 +83,17 @@ class ThumbnailGridWidget(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addLayout(bar)
-        lay.addWidget(self.view, 1)
+        # Where the eye is: an empty, missing or unreadable folder is said in the grid's place.
+        self.message_label = QLabel(self)
+        self.message_label.setObjectName("gridMessage")
+        self.message_label.setWordWrap(True)
+        self.message_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message_label.setMargin(24)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.message_label)
+        lay.addWidget(self.stack, 1)
 
     # ---- public ------------------------------------------------------------------------
     def current_rel_path(self) -> str | None:
@@ -115,6 +126,18 @@ class ThumbnailGridWidget(QWidget):
                 self.model.data(idx, Qt.ItemDataRole.DecorationRole)  # (re)request if it was dropped
                 return False
         return True
+
+    def set_message(self, text: str) -> None:
+        """Show ``text`` instead of the thumbnails ("" shows the thumbnails again)."""
+        self.message_label.setText(text)
+        self.stack.setCurrentWidget(self.message_label if text else self.view)
+
+    def message(self) -> str:
+        return self.message_label.text() if self.stack.currentWidget() is self.message_label else ""
+
+    def update_count(self) -> None:
+        """Refresh the "N files · M processed" header (during a run, with each progress report)."""
+        self._update_count()
 
     def refresh_filters(self) -> None:
         self._rebuild_filter_items()

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from ...review.queue import QueueFilter, QueueItem
@@ -58,6 +59,14 @@ class VerifyFilterBarWidget(QWidget):
         lay.addWidget(self.accept_spin)
         self._accept = 0.98
         self._quiet = False
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter confirms a field here and stops: spin boxes and line edits pass it on to their
+        parent, where the Verify page would take it as "accept this crop"."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def set_items(self, items: Iterable[QueueItem], accept: float) -> None:
         """Fill the choices from the (unfiltered) queue; keeps nothing selected."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QKeyEvent, QPixmap, QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from ...formats.bundle import SequenceInfo
 from ...review.actions import ReviewAction
@@ -60,6 +60,7 @@ class VerifyPageWidget(QWidget):
 
     sig_decisions_changed = Signal()
     sig_accept_threshold_changed = Signal(float)
+    sig_next_step = Signal(str)  # "export" | "thresholds" | "finetune", from the "All crops verified" screen
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,6 +89,27 @@ class VerifyPageWidget(QWidget):
         self.progress_bar.setTextVisible(False)
         self.progress_bar.setMaximumHeight(8)
         self.filter_bar = VerifyFilterBarWidget(self)
+        # Once every crop is decided: what to do next, one click each (no key steals focus).
+        self.next_steps = QWidget(self)
+        self.next_steps.setObjectName("verifyNextSteps")
+        steps = QHBoxLayout(self.next_steps)
+        steps.setContentsMargins(0, 0, 0, 0)
+        self.next_buttons: dict[str, QPushButton] = {}
+        for key, text, tip in (
+                ("export", self.tr("Export sidecars and CSV"), self.tr("Write recognitions.json, COCO and CSV "
+                                                                        "with your decisions (Ctrl+E)")),
+                ("thresholds", self.tr("Thresholds from review…"), self.tr("Suggest an accept threshold from "
+                                                                           "what you decided")),
+                ("finetune", self.tr("Fine-tune classifier…"), self.tr("Train the classifier on your verified "
+                                                                       "crops"))):
+            b = QPushButton(text, self.next_steps)
+            b.setToolTip(tip)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.clicked.connect(lambda _=False, k=key: self.sig_next_step.emit(k))
+            steps.addWidget(b)
+            self.next_buttons[key] = b
+        steps.addStretch(1)
+        self.next_steps.hide()
 
         self.crop_view = CropViewWidget(self, min_size=QSize(320, 240))
         self.frame_view = CropViewWidget(self, min_size=QSize(240, 160))
@@ -128,6 +150,7 @@ class VerifyPageWidget(QWidget):
         lay.addWidget(self.filter_bar)
         lay.addLayout(head)
         lay.addWidget(self.progress_bar)
+        lay.addWidget(self.next_steps)
         lay.addLayout(body, 1)
         lay.addWidget(self.decision_bar)
 
@@ -162,6 +185,10 @@ class VerifyPageWidget(QWidget):
         if session is not None:
             self.filter_bar.set_items(session.items, session.thresholds.accept)
         self.set_keymap(self.keymap)
+        self._show_current()
+
+    def queue_rebuilt(self) -> None:
+        """The session's queue was rebuilt (new thresholds): show it; the filters stay as chosen."""
         self._show_current()
 
     def run_action(self, action: ReviewAction) -> bool:
@@ -251,8 +278,15 @@ class VerifyPageWidget(QWidget):
         if cur is None:
             done = s is not None and s.progress().total > 0
             self.label_title.setText(self.tr("All crops verified") if done else self.tr("Nothing to verify"))
-            self.reasons_label.setText(self.tr("Change the filters, or press Back to revisit a crop.")
-                                       if s is not None else self.tr("Open a folder with results first."))
+            if done:
+                self.reasons_label.setText(self.tr("Next: export your decisions, adjust the thresholds from "
+                                                   "them, or fine-tune the classifier. Back revisits a crop."))
+            elif s is not None:
+                self.reasons_label.setText(self.tr("Nothing in the queue: lower the Detection threshold or "
+                                                   "\"Ask me below\", or change the filters."))
+            else:
+                self.reasons_label.setText(self.tr("Open a folder with results first."))
+            self.next_steps.setVisible(done)
             self.decided_label.clear()
             self.crop_view.set_image("", None, self.tr("Nothing to show"))
             self.frame_view.set_image("", None, "")
@@ -261,6 +295,7 @@ class VerifyPageWidget(QWidget):
             self.sequence_label.clear()
             self.sequence_strip.set_frames([])
             return
+        self.next_steps.hide()
         det = cur.detection
         conf = det.top_label_confidence if det.top_label_confidence is not None else det.confidence
         self.label_title.setText(self.tr("{0}   {1:.0f} %").format(cur.model_label, conf * 100))
