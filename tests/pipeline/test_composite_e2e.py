@@ -57,7 +57,8 @@ def test_composite_finds_animals_and_vehicles_and_names_both_models(
     md = fin.summary.output_dir / "recognitions.json"
     assert_valid_md(folder, md)
     info = json.loads(md.read_text(encoding="utf-8"))["info"]
-    assert info["detector"] == f"{MODEL_ID}.json"
+    assert info["detector"] == MODEL_ID  # the model's id, not its file name
+    assert info["detector_metadata"]["megadetector_version"] == f"{MODEL_ID}-v{comp.version}"  # never a bare "1"
     members = info["detector_metadata"]["members"]
     assert [(m["id"], m["name"], m["licence"], m["sha256"]) for m in members] == [
         (mdlite.id, mdlite.name, "MIT", mdlite.sha256), (nanodet.id, nanodet.name, "MIT", nanodet.sha256)]

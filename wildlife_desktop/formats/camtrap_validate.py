@@ -17,6 +17,7 @@ Any other URL is refused (an error in the report), so validation never reaches t
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -139,12 +140,17 @@ def validate_package(descriptor_path: Path | str) -> ValidationResult:
     path = Path(descriptor_path).resolve()
     session = _offline_session(_offline_documents())
     errors: list[str] = []
+    # frictionless's CSV parser raises the process-wide csv.field_size_limit when first imported;
+    # our own CSV readers rely on the default limit to refuse hostile files, so it is put back.
+    limit = csv.field_size_limit()
     with system.use_context(http_session=session):
         try:
             package = Package(str(path.name), basepath=str(path.parent))
             report = package.validate()
         except Exception as exc:  # noqa: BLE001 - frictionless raises its own kinds for bad descriptors
             return ValidationResult(False, (f"{type(exc).__name__}: {exc}",))
+        finally:
+            csv.field_size_limit(limit)
         for task in report.tasks:
             for err in task.errors:
                 errors.append(f"{task.name}: {err.message}")
