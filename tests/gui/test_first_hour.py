@@ -310,3 +310,13 @@ def test_screenshot_of_a_missing_folder_does_not_wait_for_its_timeout(tmp_path: 
                           capture_output=True, text=True, timeout=50)
     assert proc.returncode == 0, proc.stderr
     assert out.exists() and time.monotonic() - t0 < 30
+
+
+def test_a_failed_import_is_said_in_the_window(qtbot: QtBot, lila: Path) -> None:
+    win = _window(qtbot)
+    _open(qtbot, win, lila)
+    bad = lila / "broken.json"
+    bad.write_text("[1, 2", encoding="utf-8")
+    win.load_results(bad)
+    qtbot.waitUntil(lambda: "broken.json" in win.notice.text(), timeout=10_000)
+    assert "Traceback" not in win.notice.text() and win.results is None

@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
             self.tr("Exported: {0}").format(", ".join(str(p) for p in out))))
         self.controller.sig_exported.connect(self._on_controller_sidecars_written)
         self.controller.sig_failed.connect(self.statusBar().showMessage)
+        self.controller.sig_failed.connect(self.notice.set_message)  # a failed import or export: in the window
         self.controller.sig_folder_problem.connect(self._on_controller_folder_problem)
         self.controller.sig_sidecars_written.connect(self._on_controller_sidecars_written)
         self.controller.sig_preview_image.connect(self._on_controller_preview_image)
@@ -262,6 +263,8 @@ class MainWindow(QMainWindow):
         c = self.controller
         self._restore_thresholds()
         self._show_source()
+        if not self._sidecar_timer.isActive():  # a run's last checkpoint or an import wrote them just now
+            self.source.set_sidecars("")
         if imported and c.last_import is not None:
             self.notice.set_message(self._import_text(c.last_import))
         if c.results is not None:
