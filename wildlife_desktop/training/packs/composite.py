@@ -2,7 +2,7 @@
 
 A composite pack: its file ``mdlite-nanodet.json`` (a :mod:`wildlife_desktop.runtime.composite`
 spec) names the two installed member packs by id and sha256, which member owns which detector
-category, the floors and the merge rule. Result files name it ``mdlite-nanodet.json`` with both
+category, the floors and the merge rule. Result files name it ``mdlite-nanodet`` with both
 members (name, version, licence, sha256) in ``info.detector_metadata.members``. Never call it
 MegaDetector: both members are weaker than MegaDetector.
 
