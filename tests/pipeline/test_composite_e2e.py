@@ -48,7 +48,7 @@ def test_composite_finds_animals_and_vehicles_and_names_both_models(
     found_animals = sum("1" in cats(r) for r in animal_imgs)
     found_vehicles = sum("3" in cats(r) for r in car_imgs)
     assert found_animals >= 15, found_animals  # measured 19/21 (MegadetectorLite)
-    assert found_vehicles >= 4, found_vehicles  # measured 4/7 (NanoDet, vehicle floor 0.35)
+    assert found_vehicles >= 3, found_vehicles  # measured 3/7 (NanoDet, vehicle floor 0.4)
     # no person in these images: NanoDet's person class fires on IR animals, the floor keeps it out
     assert not any(d.category == "2" for p in preds.values() for d in p.detections)
     # vehicles only from NanoDet, so only where there is one
