@@ -9,6 +9,9 @@ Run from the repository root (needs the ``[cluster]`` extra)::
 
 In one process and sitting, on a fresh folder of symlinks to the real camera-trap samples each time:
 
+Each of the three runs below goes in ``--rounds`` interleaved rounds (orders rotated, figures
+summed), so a change in the machine's load hits them alike.
+
 1. **local**: ``run_job`` in this process (2 predictions in flight on 2 cores, 1 thread each).
 2. **ray**: a private Ray cluster on 127.0.0.1 (``num_cpus`` = this machine's cores), one worker
    actor per CPU reading the files from the shared path; then **ray-bytes** (the driver sends
@@ -135,22 +138,47 @@ def run(folder: Path, home: Path, model: str, predictor: Any = None, ready: list
     return out
 
 
-def three_ways(root: Path, home: Path, model: str, make: Any, n: int, cores: int) -> dict[str, Any]:
+MODES = ("local", "ray", "ray_bytes")
+
+
+def three_ways(root: Path, home: Path, model: str, make: Any, n: int, cores: int, rounds: int) -> dict[str, Any]:
+    """local, ray and ray-bytes on ``n`` files each, in ``rounds`` interleaved rounds (orders rotated)
+    so a change of the machine's load during the benchmark hits the three alike; figures summed."""
     from wildlife_desktop.core.paths import AppPaths
     from wildlife_desktop.pipeline.cluster import ClusterOptions, RayPredictor
 
-    res: dict[str, Any] = {"local": run(make(root / "local", n), home, model)}
-    for name, send in (("ray", False), ("ray_bytes", True)):
-        ready: list[float] = []
-        pred = RayPredictor(AppPaths.under(home), ClusterOptions(
-            workers=cores, send_bytes=send, notify=lambda _line, r=ready: r.append(time.perf_counter())))
-        res[name] = run(make(root / name, n), home, model, pred, ready)
-        for k in ("files_per_s", "steady_files_per_s"):
-            res[name][f"{k}_vs_local"] = round(res[name][k] / res["local"][k], 3)
-    loc = res["local"]
-    for name in ("ray", "ray_bytes"):  # core-ms per file beyond the local run's (same files, same cores)
-        extra = cores * (1 / res[name]["steady_files_per_s"] - 1 / loc["steady_files_per_s"])
-        res[name]["extra_core_ms_per_file"] = round(1000 * extra, 2)
+    per = max(1, n // rounds)
+    runs: dict[str, list[dict[str, float]]] = {m: [] for m in MODES}
+    for r in range(rounds):
+        for mode in MODES[r % 3:] + MODES[:r % 3]:
+            folder = make(root / f"{mode}-{r}", per)
+            load = os.getloadavg()[0]
+            if mode == "local":
+                runs[mode].append(run(folder, home, model))
+            else:
+                ready: list[float] = []
+                pred = RayPredictor(AppPaths.under(home), ClusterOptions(
+                    workers=cores, send_bytes=mode == "ray_bytes",
+                    notify=lambda _line, r=ready: r.append(time.perf_counter())))
+                runs[mode].append(run(folder, home, model, pred, ready))
+            runs[mode][-1]["load_avg_1min"] = round(load, 1)
+    res: dict[str, Any] = {}
+    for mode, rs in runs.items():
+        files = sum(x["files"] for x in rs)
+        wall = sum(x["wall_s"] for x in rs)
+        steady_s = sum(x["files"] / x["steady_files_per_s"] for x in rs)
+        res[mode] = {"files": files, "failed": sum(x["failed"] for x in rs), "wall_s": round(wall, 2),
+                     "files_per_s": round(files / wall, 2), "steady_files_per_s": round(files / steady_s, 2),
+                     "driver_cpu_ms_per_file": round(
+                         sum(x["driver_cpu_ms_per_file"] * x["files"] for x in rs) / files, 3),
+                     "load_avg_1min": [x["load_avg_1min"] for x in rs]}
+        if mode != "local":
+            res[mode]["workers_ready_s"] = [x["workers_ready_s"] for x in rs]
+            for k in ("files_per_s", "steady_files_per_s"):
+                res[mode][f"{k}_vs_local"] = round(res[mode][k] / res["local"][k], 3)
+            # core-ms per file beyond the local run's (same files, same cores)
+            extra = cores * (1 / res[mode]["steady_files_per_s"] - 1 / res["local"]["steady_files_per_s"])
+            res[mode]["extra_core_ms_per_file"] = round(1000 * extra, 2)
     return res
 
 
@@ -162,6 +190,7 @@ def main() -> None:
     ap.add_argument("--tiny", type=int, default=3000, help="tiny images per coordination run (default 3000)")
     ap.add_argument("--scale", type=int, default=0, help="also run a folder of this many tiny files on Ray")
     ap.add_argument("--skip-real", action="store_true", help="only the tiny-model runs")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the three runs (default 3)")
     args = ap.parse_args()
 
     os.environ.update({"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"})
@@ -181,10 +210,11 @@ def main() -> None:
         with connected(ClusterOptions("auto", num_cpus=cores)):
             out["ray_start_s"] = round(time.perf_counter() - t, 2)
             if not args.skip_real:
-                out["real"] = three_ways(tmp / "real", home, args.model, real_folder, args.images, cores)
+                out["real"] = three_ways(tmp / "real", home, args.model, real_folder, args.images, cores,
+                                         args.rounds)
                 print(json.dumps({"real": out["real"]}, indent=1), file=sys.stderr)
             if args.tiny:
-                out["tiny_model"] = three_ways(tmp / "tiny", home, tiny, tiny_folder, args.tiny, cores)
+                out["tiny_model"] = three_ways(tmp / "tiny", home, tiny, tiny_folder, args.tiny, cores, args.rounds)
                 print(json.dumps({"tiny_model": out["tiny_model"]}, indent=1), file=sys.stderr)
             if args.scale:
                 out["scale"] = scale_run(tmp / "scale", home, tiny, args.scale, cores)

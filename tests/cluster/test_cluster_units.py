@@ -17,8 +17,10 @@ from wildlife_desktop.core.records import MediaFile
 from wildlife_desktop.pipeline.cluster import (
     RAY_MISSING,
     ClusterError,
+    ClusterOptions,
     PredictWorker,
     RayPredictor,
+    check_reachable,
     materialize,
     pack_blobs,
     read_failure,
@@ -89,3 +91,10 @@ def test_a_worker_loads_the_model_once_and_says_what_it_cannot_see(tmp_path: Pat
     assert "not installed" in (broken.ready()[1] or "")
     with pytest.raises(ModelLoadError, match="not installed"):
         broken.predict(str(tmp_path), files, PredictOptions())
+
+
+def test_a_bad_or_unreachable_address_is_one_line_at_once(paths: AppPaths) -> None:
+    with pytest.raises(ClusterError, match="host:port"):
+        RayPredictor(paths, ClusterOptions("nonsense"))
+    with pytest.raises(ClusterError, match="^Cannot reach the Ray cluster at 127.0.0.1:1: "):
+        check_reachable("127.0.0.1:1", timeout_s=2.0)  # nothing listens on port 1 of the loopback

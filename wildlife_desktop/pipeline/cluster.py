@@ -32,6 +32,8 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -66,6 +68,19 @@ def import_ray() -> Any:
     except ImportError as exc:
         raise ClusterError(RAY_MISSING) from exc
     return ray
+
+
+def require_ray() -> None:
+    """:class:`ClusterError` with the install hint when Ray is missing, without importing it (Ray
+    reads its settings from the environment when imported: :func:`connected` sets them first)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ClusterError(RAY_MISSING)
 
 
 @dataclass(frozen=True)
@@ -212,11 +227,44 @@ class PredictWorker:
         shutil.rmtree(getattr(self, "scratch", ""), ignore_errors=True)
 
 
+def _is_loopback(address: str) -> bool:
+    return address == "auto" or _host_port(address)[0] in ("127.0.0.1", "localhost", "::1")
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"A Ray address is host:port (e.g. 10.0.0.5:6379) or 'auto', not {address!r}")
+    return host.strip("[]"), int(port)
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in ``timeout_s`` with one line when nothing listens at ``address`` (``ray.init`` would
+    retry for minutes)."""
+    host, port = _host_port(address)
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ClusterError(f"Cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from exc
+
+
 @contextlib.contextmanager
 def connected(options: ClusterOptions) -> Iterator[Any]:
     """Ray, connected: to ``options.address``, or for "auto" a private cluster on 127.0.0.1 started
     here (and shut down on exit). An already connected process (tests) is used as it is."""
-    if options.address == "auto":
+    loopback = _is_loopback(options.address)
+    if options.address != "auto":
+        check_reachable(options.address)
+        if "RAY_AUTH_MODE" not in os.environ and any((os.environ.get("RAY_AUTH_TOKEN"),
+                                                      os.environ.get("RAY_AUTH_TOKEN_PATH"),
+                                                      (Path.home() / ".ray" / "auth_token").is_file())):
+            os.environ["RAY_AUTH_MODE"] = "token"  # a token is at hand: present it (Ray clusters ask for one)
+            if "ray" in sys.modules:  # imported already: Ray caches the mode; refresh it
+                with contextlib.suppress(ImportError, AttributeError):
+                    from ray._private.authentication.authentication_token_setup import _enable_token_auth
+
+                    _enable_token_auth()
+    if loopback:
         os.environ.update(_LOOPBACK_ENV)  # inherited by the processes Ray starts
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray = import_ray()
@@ -225,10 +273,11 @@ def connected(options: ClusterOptions) -> Iterator[Any]:
         return
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
     try:
-        if options.address == "auto":
+        if loopback:  # Ray would otherwise swap 127.0.0.1 for this machine's network address
             from ray._private import ray_constants
 
-            ray_constants.ENABLE_RAY_CLUSTER = False  # Ray imported earlier: loopback all the same
+            ray_constants.ENABLE_RAY_CLUSTER = False  # (read at Ray's import; Ray may be imported already)
+        if options.address == "auto":
             ray.init(address="local", _node_ip_address="127.0.0.1", num_cpus=options.num_cpus or os.cpu_count(),
                      object_store_memory=512 << 20, **kwargs)
         else:
@@ -236,6 +285,9 @@ def connected(options: ClusterOptions) -> Iterator[Any]:
     except ClusterError:
         raise
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; one line for the user
+        if "token" in str(exc).lower() or "unauthenticated" in str(exc).lower():
+            raise ClusterError(f"The Ray cluster at {options.address} wants its token: copy the head node's "
+                               "~/.ray/auth_token to ~/.ray/auth_token here (or set RAY_AUTH_TOKEN)") from exc
         raise ClusterError(f"Cannot connect to the Ray cluster at {options.address}: "
                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from exc
     try:
@@ -254,7 +306,9 @@ class RayPredictor:
     """
 
     def __init__(self, paths: AppPaths, options: ClusterOptions | None = None) -> None:
-        import_ray()  # a clear message before the job starts
+        require_ray()  # a clear message before the job starts
+        if options is not None and options.address != "auto":
+            _host_port(options.address)  # a malformed address: before the job starts
         if options is not None and options.workers is not None and options.workers < 1:
             raise ClusterError(f"The number of Ray workers must be at least 1 (not {options.workers})")
         self.paths = paths
