@@ -33,11 +33,12 @@ def _normalised(text: str) -> str:
 
 def _bundle(site: Site) -> ExportBundle:
     """The formats fixture's site with two decisions: a person box relabelled as a zebra (it
-    becomes an animal everywhere) and a badger the model missed (kept as a verified box)."""
+    becomes an animal everywhere; accepted from a smoothing suggestion, which every file says) and a
+    badger the model missed (kept as a verified box)."""
     pred = next(it.prediction for it in site.bundle.items if it.prediction.rel_path == IMG_UNICODE)
     decisions = [
         ReviewDecision(IMG_UNICODE, _id(site, IMG_UNICODE, 0), "relabel", "zebra", "ana", "2024-07-01T10:00:00",
-                       pred.detections[0].bbox, None, "person", 0.7),
+                       pred.detections[0].bbox, None, "person", 0.7, source="smoothing"),
         ReviewDecision(IMG1, "dmissed000001", "relabel", "badger", "ana", "2024-07-01T10:01:00",
                        BBox(0.6, 0.05, 0.2, 0.2), None, "badger", 0.4),
     ]

@@ -47,9 +47,14 @@ class ExportItem:
     detection_ids: tuple[str, ...]  # parallel to prediction.detections
     verified: tuple[bool, ...] = ()  # parallel to prediction.detections; () means none verified
     verified_empty: bool = False  # a person confirmed the file shows no animal
+    smoothed: tuple[bool, ...] = ()  # parallel to prediction.detections: label accepted from a smoothing suggestion
 
     def is_verified(self, index: int) -> bool:
         return bool(self.verified) and self.verified[index]
+
+    def is_smoothed(self, index: int) -> bool:
+        """The box's label is a smoothing suggestion a person accepted (``review.smoothing``)."""
+        return bool(self.smoothed) and self.smoothed[index]
 
 
 @dataclass(frozen=True)

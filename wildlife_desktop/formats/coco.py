@@ -265,5 +265,7 @@ def _annotations(
             ann["frame_number"] = int(det.frame)
         ann["detection_id"] = det_id(item, i)
         ann["verified"] = verified
+        if item.is_smoothed(i):
+            ann["label_source"] = "smoothing"  # a smoothing suggestion a person accepted
         out.append(ann)
     return out

@@ -21,7 +21,7 @@ from .md_batch import clip_box, round_conf
 CSV_COLUMNS: tuple[str, ...] = (
     "file", "detection_id", "frame", "category", "confidence",
     "x_min", "y_min", "width", "height", "label", "label_confidence", "verified",
-    "datetime", "location", "seq_id", "video_label", "failure",
+    "datetime", "location", "seq_id", "video_label", "failure", "label_source",
 )  # fmt: skip
 #: Columns holding numbers we formatted ourselves (never quoted against formula injection).
 NUMERIC_COLUMNS: frozenset[str] = frozenset(
@@ -100,6 +100,7 @@ def _rows(item: ExportItem, bundle: ExportBundle) -> list[dict[str, str]]:
             "width": _fmt(w),
             "height": _fmt(h),
             "verified": "true" if verified else "false",
+            "label_source": "smoothing" if item.is_smoothed(i) else "",  # an accepted smoothing suggestion
         }
         if label is not None:
             row["label"] = label

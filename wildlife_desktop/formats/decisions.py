@@ -62,7 +62,7 @@ from ..core.locks import write_lock
 from ..core.records import DETECTION_CATEGORIES, BBox, Classification, Detection, Prediction
 from .bundle import ExportBundle, ExportItem, detection_id
 
-DecisionKind = Literal["accept", "reject", "relabel", "unknown", "empty", "clear"]
+DecisionKind = Literal["accept", "reject", "relabel", "unknown", "empty", "count", "missed", "clear"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,14 @@ COMPACT_MIN_RECORDS: Final = 10_000
 COMPACT_RATIO: Final = 2.0
 LEGACY_SCHEMA_VERSION: Final = 1
 #: Kinds a person can make (``"clear"`` is the internal tombstone written by undo).
-DECISION_KINDS: Final[tuple[str, ...]] = ("accept", "reject", "relabel", "unknown", "empty")
+DECISION_KINDS: Final[tuple[str, ...]] = ("accept", "reject", "relabel", "unknown", "empty", "count", "missed")
+#: ``count``: a person's count of one label in one image (``detection_id`` is :func:`count_key`);
+#: ``missed``: a file-level "there is an animal the detector missed" (the empty-image audit).
+COUNT_PREFIX: Final = "count:"
+#: ``source`` of a decision accepted from a smoothing suggestion (``review.smoothing``).
+SOURCE_SMOOTHING: Final = "smoothing"
+#: ``reason`` of a reject that suppresses a repeat detection (``review.rde``); ``group`` = the cluster id.
+REASON_REPEAT: Final = "repeat-detection"
 POSITIVE_KINDS: Final[frozenset[str]] = frozenset({"accept", "relabel", "unknown"})
 UNKNOWN_LABEL: Final = "unknown"
 MATCH_IOU: Final = 0.5
@@ -100,6 +107,10 @@ class ReviewDecision:
     frame: int | None = None
     model_label: str = ""  # the model's top label (or detector category) when decided
     confidence: float | None = None  # the model's certainty when decided (see review.queue)
+    source: str = ""  # how the decision was made: "" a key press, "smoothing" an accepted suggestion, "audit"
+    reason: str = ""  # why, for bulk decisions: "repeat-detection" (a suppressed cluster)
+    group: str = ""  # the bulk decision's group, e.g. the repeat-detection cluster id
+    count: int | None = None  # kind "count": the number of individuals of ``label`` in the image
 
     @property
     def key(self) -> DecisionKey:
@@ -116,6 +127,11 @@ class ReviewDecision:
             d["model_label"] = self.model_label
         if self.confidence is not None:
             d["confidence"] = self.confidence
+        for name in ("source", "reason", "group"):
+            if getattr(self, name):
+                d[name] = getattr(self, name)
+        if self.count is not None:
+            d["count"] = self.count
         return d
 
     @classmethod
@@ -131,12 +147,20 @@ class ReviewDecision:
             bbox = BBox(*(float(v) for v in box)) if box else None
             frame = int(d["frame"]) if d.get("frame") not in (None, "") else None
             conf = float(d["confidence"]) if d.get("confidence") not in (None, "") else None
+            count = int(d["count"]) if d.get("count") not in (None, "") else None
         except (TypeError, ValueError) as exc:
             raise DatasetError(f"Malformed decision for {d['file']!r}: {exc}") from exc
         return cls(file=d["file"], detection_id=str(d.get("detection_id") or ""), decision=kind,  # type: ignore[arg-type]
                    label=str(d.get("label") or ""), reviewer=str(d.get("reviewer") or ""),
                    time=str(d.get("time") or ""), bbox=bbox, frame=frame,
-                   model_label=str(d.get("model_label") or ""), confidence=conf)
+                   model_label=str(d.get("model_label") or ""), confidence=conf,
+                   source=str(d.get("source") or ""), reason=str(d.get("reason") or ""),
+                   group=str(d.get("group") or ""), count=count)
+
+
+def count_key(label: str) -> str:
+    """The ``detection_id`` of a ``count`` decision on ``label`` (one per label and image)."""
+    return COUNT_PREFIX + label
 
 
 @dataclass(frozen=True)
@@ -664,7 +688,7 @@ def latest_decisions(decisions: Iterable[ReviewDecision]) -> dict[DecisionKey, R
 
 
 def _disagree(a: ReviewDecision, b: ReviewDecision) -> bool:
-    return a.decision != b.decision or (a.label or "") != (b.label or "")
+    return a.decision != b.decision or (a.label or "") != (b.label or "") or a.count != b.count
 
 
 def merge_decisions(existing: Sequence[ReviewDecision], incoming: Iterable[ReviewDecision]) -> MergeResult:
@@ -860,7 +884,7 @@ def _apply_item(item: ExportItem, decisions: Sequence[ReviewDecision]) -> Export
     if empty:
         return replace(item, prediction=replace(pred, detections=()), detection_ids=(), verified=(),
                        verified_empty=True)
-    dets, out_ids, verified = [], [], []
+    dets, out_ids, verified, smoothed = [], [], [], []
     for i, det in enumerate(pred.detections):
         d = matched.get(i)
         if d is not None and d.decision == "reject":
@@ -870,11 +894,13 @@ def _apply_item(item: ExportItem, decisions: Sequence[ReviewDecision]) -> Export
         dets.append(det)
         out_ids.append(ids[i])
         verified.append(d is not None or item.is_verified(i))
+        smoothed.append(d is not None and d.source == SOURCE_SMOOTHING)
     for d in _missed(pred, matched, decisions):
         assert d.bbox is not None
         base = Detection(category_for_label(d.model_label) or "1", 1.0, d.bbox, frame=d.frame)
         dets.append(_verified_detection(base, d))
         out_ids.append(d.detection_id)
         verified.append(True)
+        smoothed.append(d.source == SOURCE_SMOOTHING)
     return replace(item, prediction=replace(pred, detections=tuple(dets)), detection_ids=tuple(out_ids),
-                   verified=tuple(verified))
+                   verified=tuple(verified), smoothed=tuple(smoothed) if any(smoothed) else ())

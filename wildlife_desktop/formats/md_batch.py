@@ -262,6 +262,8 @@ def _image_entry(item: ExportItem, class_ids: Mapping[str, str]) -> dict[str, An
             ]
         if item.is_verified(i):
             d["verified"] = True
+        if item.is_smoothed(i):
+            d["label_source"] = "smoothing"  # a smoothing suggestion a person accepted
         dets.append(d)
     entry["detections"] = dets
     return entry
