@@ -10,18 +10,22 @@ that runs the first two as one. Where the files come from:
 * otherwise ``../shared/models/real`` beside the checkout (or the working folder) for the ONNX
   files, and the package index (pip) for the zamba wheel, said before it is fetched.
 
-Packs already installed and intact are kept (the command is safe to run again); what could not
-be found is said plainly and the rest is still installed.
+Packs already installed, intact and made by the same recipe are kept (the command is safe to run
+again); a pack made by an older recipe (an upgraded app whose converter or thresholds changed) is
+made again. What could not be found is said plainly and the rest is still installed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from ...core.atomic import atomic_write_json
 from ...core.errors import WildlifeError
 from ...runtime.defaults import save_defaults
 from ...runtime.manifest import ModelManifest
@@ -41,21 +45,35 @@ class Step:
             style; ``None`` for a pack made from other packs (the composite).
         network_fallback: the installer can fetch its source from the package index when no
             folder holds it (``source=None`` is passed).
+        recipe: modules whose source decides what the pack holds (converter, thresholds); a
+            change in any of them makes the pack again.
     """
 
     pack_id: str
     target: str
     source: str | None
     network_fallback: bool = False
+    recipe: tuple[str, ...] = ()
+
+    def recipe_digest(self) -> str:
+        """sha256 of the recipe modules' source (and the installer's own module)."""
+        h = hashlib.sha256()
+        for name in (self.target.split(":")[0], *self.recipe):
+            spec = importlib.util.find_spec(name)
+            origin = spec.origin if spec else None
+            h.update(name.encode() + b"\0" + (Path(origin).read_bytes() if origin else b"?"))
+        return h.hexdigest()
 
 
+_PACKS = "wildlife_desktop.training.packs."
 RECOMMENDED: Final[tuple[Step, ...]] = (
-    Step("mdlite", "wildlife_desktop.training.packs.mdlite:install_mdlite", "mdlite", network_fallback=True),
-    Step("nanodet-coco", "wildlife_desktop.training.packs.nanodet:install_nanodet", "nanodet_coco"),
-    Step("mobilenetv2-imagenet", "wildlife_desktop.training.packs.mobilenet:install_mobilenet",
-         "mobilenet_v2_imagenet"),
-    Step("mdlite-nanodet", "wildlife_desktop.training.packs.composite:install_composite", None),
+    Step("mdlite", _PACKS + "mdlite:install_mdlite", "mdlite", network_fallback=True,
+         recipe=(_PACKS + "yolox_onnx", _PACKS + "torch_checkpoint")),
+    Step("nanodet-coco", _PACKS + "nanodet:install_nanodet", "nanodet_coco"),
+    Step("mobilenetv2-imagenet", _PACKS + "mobilenet:install_mobilenet", "mobilenet_v2_imagenet"),
+    Step("mdlite-nanodet", _PACKS + "composite:install_composite", None, recipe=(_PACKS + "nanodet",)),
 )
+RECIPES_NAME: Final[str] = "recommended.json"
 DEFAULT_DETECTOR: Final[str] = "mdlite-nanodet"
 DEFAULT_FINETUNE_BASE: Final[str] = "mobilenetv2-imagenet"
 SHARED_REAL: Final[tuple[str, ...]] = ("shared", "models", "real")
@@ -96,6 +114,19 @@ def _intact(store: ModelStore, pack_id: str) -> bool:
     return False
 
 
+def _recipes(store: ModelStore) -> dict[str, str]:
+    try:
+        data = json.loads((store.root / RECIPES_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _current(store: ModelStore, step: Step, recipes: dict[str, str]) -> bool:
+    """Installed, intact and made by this recipe."""
+    return recipes.get(step.pack_id) == step.recipe_digest() and _intact(store, step.pack_id)
+
+
 def install_recommended(
     store: ModelStore, source: Path | None = None, *, notify: Notify = print, force: bool = False,
 ) -> ModelManifest:
@@ -119,8 +150,9 @@ def install_recommended(
         raise WildlifeError(f"{source} is not a folder (expected one laid out like shared/models/real/)")
     notify(f"Model files from: {root if root else 'no local folder found'}")
     missing: list[str] = []
+    recipes = _recipes(store)
     for step in RECOMMENDED:
-        if not force and _intact(store, step.pack_id):
+        if not force and _current(store, step, recipes):
             notify(f"{step.pack_id}: already installed")
             continue
         src = _source_for(step, root)
@@ -137,6 +169,8 @@ def install_recommended(
             notify(f"{step.pack_id}: NOT installed: {exc}")
             continue
         notify(f"{m.id}: installed ({m.name})")
+        recipes[step.pack_id] = step.recipe_digest()
+        atomic_write_json(store.root / RECIPES_NAME, recipes)
     if missing:
         raise WildlifeError("Could not install: " + "; ".join(missing)
                             + ". Pass --from DIR with a folder laid out like shared/models/real/.")
