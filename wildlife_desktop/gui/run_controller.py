@@ -34,7 +34,8 @@ def run_summary_text(summary: Any, threshold: float, active_s: float | None = No
     """What a finished or cancelled run did, like the CLI's summary (``summary``: ``JobSummary``)."""
     seconds = summary.elapsed_s if active_s is None else active_s
     head = "Cancelled" if summary.cancelled else "Finished"
-    text = (f"{head}: {summary.processed} file(s) processed in {format_eta(seconds)}. "
+    took = f"{seconds:.1f} s" if seconds < 10 else format_eta(seconds)
+    text = (f"{head}: {summary.processed} file(s) processed in {took}. "
             f"At ≥ {threshold * 100:.0f} %: {summary.animals} with animals, {summary.persons} with people, "
             f"{summary.vehicles} with vehicles, {summary.empty} empty, {summary.failed} failed "
             f"(of {summary.total} in the folder).")
