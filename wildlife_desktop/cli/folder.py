@@ -149,14 +149,67 @@ def cmd_import_results(args: argparse.Namespace, paths: AppPaths) -> int:
 def cmd_export(args: argparse.Namespace, paths: AppPaths) -> int:
     from ..pipeline.results import export_folder
 
-    if args.camtrap_dp:
-        return _export_camtrap_dp(args, paths)
+    if args.camtrap_dp or args.tables or args.species_folders:
+        for flag, given in (("--xlsx", args.xlsx and not args.tables),
+                            ("--annotated", args.annotated and not args.species_folders),
+                            ("--link", args.link and not args.species_folders),
+                            ("--no-blur", args.no_blur and not args.species_folders),
+                            ("--blur-vehicles", args.blur_vehicles and not args.species_folders)):
+            if given:
+                raise WildlifeError(f"{flag} goes with {'--tables' if flag == '--xlsx' else '--species-folders'}")
+        if args.tables:
+            _export_tables(args, paths)
+        if args.species_folders:
+            _export_species_folders(args, paths)
+        return _export_camtrap_dp(args, paths) if args.camtrap_dp else 0
     written = export_folder(Path(args.folder), detection_threshold=args.threshold,
                             classification_threshold=args.classification_threshold, paths=paths,
                             out_dir=Path(args.out) if args.out else None, coco_boxed_only=args.coco_boxed_only)
     for p in written:
         print(p)
     return 0
+
+
+def _export_tables(args: argparse.Namespace, paths: AppPaths) -> None:
+    from ..pipeline.analysis import export_tables
+
+    rep = export_tables(Path(args.folder), Path(args.tables), xlsx=args.xlsx, paths=paths,
+                        detection_threshold=args.threshold, classification_threshold=args.classification_threshold)
+    for p in rep.paths:
+        print(p)
+    print(f"Analysis tables: {rep.events} species-event rows, {rep.deployments} deployments.")
+
+
+def _export_species_folders(args: argparse.Namespace, paths: AppPaths) -> None:
+    from ..pipeline.species_folders import CopyOptions, export_species_folders
+
+    tty = sys.stderr.isatty()
+    last = [0.0]
+
+    def progress(done: int, total: int, rel: str) -> None:
+        now = time.monotonic()
+        if tty and (now - last[0] > 0.2 or done == total):
+            last[0] = now
+            print(f"\r{done}/{total} {rel[-60:]:<60}", end="", file=sys.stderr, flush=True)
+
+    options = CopyOptions(link=args.link, annotated=args.annotated, blur=not args.no_blur,
+                          blur_vehicles=args.blur_vehicles)
+    try:
+        rep = export_species_folders(Path(args.folder), Path(args.species_folders), options, paths=paths,
+                                     detection_threshold=args.threshold,
+                                     classification_threshold=args.classification_threshold, progress=progress)
+    finally:
+        clear_line(tty)
+    for rel, why in rep.skipped:
+        print(f"  left out {rel}: {why}", file=sys.stderr)
+    folders = ", ".join(f"{k} {n}" for k, n in rep.per_folder.items()) or "none"
+    how = f"{rep.copied} copied, {rep.linked} linked" + (
+        f" ({rep.link_fallbacks} copied: no hard links to another drive)" if rep.link_fallbacks else "")
+    extra = "".join([f", {rep.blurred} with people blurred" if rep.blurred else "",
+                     f", {rep.annotated} annotated" if rep.annotated else ""])
+    print(f"Species folders in {rep.out_dir}: {folders} ({how}{extra}).")
+    if not options.blur:
+        print("WARNING: --no-blur: people in these copies are not blurred.", file=sys.stderr)
 
 
 def _export_camtrap_dp(args: argparse.Namespace, paths: AppPaths) -> int:
@@ -254,6 +307,23 @@ def add_parsers(sub: Any) -> None:
     e.add_argument("--coordinate-decimals", type=int, choices=range(-1, 7), metavar="N",
                    help="with --camtrap-dp: round coordinates to N decimals (default: the project's, 2 = ~1 km; "
                         "-1 keeps full precision)")
+    e.add_argument("--tables", metavar="OUT",
+                   help="write analysis tables into OUT: events.csv (one row per species per event, the most "
+                        "individuals in any one frame) and deployments.csv (effort per camera location)")
+    e.add_argument("--xlsx", action="store_true",
+                   help="with --tables: also analysis_tables.xlsx, one table per sheet (needs the [xlsx] extra)")
+    e.add_argument("--species-folders", metavar="OUT",
+                   help="copy the images into OUT/species/<label>/, people/, vehicles/, empty/, failed/ by their "
+                        "verified or top label (originals are never moved or changed); people are blurred")
+    e.add_argument("--annotated", action="store_true",
+                   help="with --species-folders: draw the boxes and labels into the copies")
+    e.add_argument("--link", action="store_true",
+                   help="with --species-folders: hard-link instead of copying (copies across drives); refused "
+                        "when a file shows people, as a link cannot be blurred, unless --no-blur")
+    e.add_argument("--no-blur", action="store_true",
+                   help="with --species-folders: do not blur people in the copies (they are blurred by default)")
+    e.add_argument("--blur-vehicles", action="store_true",
+                   help="with --species-folders: blur vehicles too (number plates)")
     e.set_defaults(func=cmd_export)
 
     pr = sub.add_parser("project", help="show or set what a folder's exports need and the images cannot tell "
