@@ -47,7 +47,7 @@ def test_detections_csv_quotes_file_location_label_failure(tmp_path: Path) -> No
     bundle = ExportBundle(items, ModelInfo(detector="md.onnx", classifier="c", classifier_labels=("@fox",)),
                           "0.1", detection_threshold=0.2, classification_threshold=0.5)
     rows = _rows(write_csv(tmp_path / "detections.csv", bundle))
-    _assert_no_formula(rows, {"confidence", "x_min", "y_min", "width", "height", "label_confidence", "frame"})
+    _assert_no_formula(rows, {"confidence", "x_min", "y_min", "bbox_width", "bbox_height", "label_confidence", "frame"})
     by_file = {csv_uncell(r["file"]): r for r in rows}
     assert set(by_file) == {rel, bad}
     assert by_file[rel]["file"] == "'" + rel and by_file[rel]["location"] == "'-33.9_18.4"

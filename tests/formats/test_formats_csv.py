@@ -9,7 +9,7 @@ from wildlife_desktop.formats import CSV_COLUMNS, write_csv
 
 from .conftest import IMG1, IMG_EMPTY, IMG_FAILED, IMG_LOW, IMG_UNICODE, IMG_VERIFIED_EMPTY, VIDEO
 
-HEADER_START = ("file,detection_id,frame,category,confidence,x_min,y_min,width,height,"
+HEADER_START = ("file,detection_id,frame,category,confidence,x_min,y_min,bbox_width,bbox_height,"
                 "label,label_confidence,verified")
 
 
@@ -39,7 +39,7 @@ def test_csv_rows(site):
     assert [r["label"] for r in r1] == ["red_fox", "red_fox", ""]
     assert [r["category"] for r in r1] == ["animal", "animal", "person"]
     assert [r["verified"] for r in r1] == ["false", "false", "true"]
-    assert (r1[0]["x_min"], r1[0]["y_min"], r1[0]["width"], r1[0]["height"]) == ("0.1", "0.2", "0.3", "0.25")
+    assert (r1[0]["x_min"], r1[0]["y_min"], r1[0]["bbox_width"], r1[0]["bbox_height"]) == ("0.1", "0.2", "0.3", "0.25")
     assert r1[0]["label_confidence"] == "0.88" and r1[0]["datetime"] == "2024-05-01 06:00:00"
     assert r1[0]["location"] == "cam1" and r1[0]["seq_id"] == "cam1_seq_00000"
     for rel in (IMG_EMPTY, IMG_LOW, IMG_VERIFIED_EMPTY):

@@ -77,7 +77,7 @@ def _check_csv_matches_md(folder: Path, threshold: float) -> None:
         rows = [r for r in csv.DictReader(fh) if r["category"] in names]
     got = sorted(
         (r["file"], names[r["category"]], float(r["confidence"]),
-         tuple(float(r[k]) for k in ("x_min", "y_min", "width", "height")))
+         tuple(float(r[k]) for k in ("x_min", "y_min", "bbox_width", "bbox_height")))
         for r in rows
     )
     assert got == want and got

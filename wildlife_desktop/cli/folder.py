@@ -149,14 +149,14 @@ def cmd_import_results(args: argparse.Namespace, paths: AppPaths) -> int:
 def cmd_export(args: argparse.Namespace, paths: AppPaths) -> int:
     from ..pipeline.results import export_folder
 
+    for flag, given in (("--xlsx", args.xlsx and not args.tables),
+                        ("--annotated", args.annotated and not args.species_folders),
+                        ("--link", args.link and not args.species_folders),
+                        ("--no-blur", args.no_blur and not args.species_folders),
+                        ("--blur-vehicles", args.blur_vehicles and not args.species_folders)):
+        if given:
+            raise WildlifeError(f"{flag} goes with {'--tables' if flag == '--xlsx' else '--species-folders'}")
     if args.camtrap_dp or args.tables or args.species_folders:
-        for flag, given in (("--xlsx", args.xlsx and not args.tables),
-                            ("--annotated", args.annotated and not args.species_folders),
-                            ("--link", args.link and not args.species_folders),
-                            ("--no-blur", args.no_blur and not args.species_folders),
-                            ("--blur-vehicles", args.blur_vehicles and not args.species_folders)):
-            if given:
-                raise WildlifeError(f"{flag} goes with {'--tables' if flag == '--xlsx' else '--species-folders'}")
         if args.tables:
             _export_tables(args, paths)
         if args.species_folders:

@@ -5,6 +5,9 @@ Every file appears at least once: a file without kept boxes gets one row with ca
 The file is UTF-8 *with* a BOM (``utf-8-sig``) so that Excel on Windows decodes non-ASCII paths,
 and has no comment line (it would break spreadsheets): the schema version of our outputs is
 recorded in the companion JSON sidecars (``info.wildlife_desktop.schema_version``).
+
+The box is ``x_min``, ``y_min``, ``bbox_width``, ``bbox_height`` (normalised 0..1). Until 0.x the
+last two were named ``width``/``height``, which read as the image's size; renamed (see CHANGELOG).
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from .md_batch import clip_box, round_conf
 
 CSV_COLUMNS: tuple[str, ...] = (
     "file", "detection_id", "frame", "category", "confidence",
-    "x_min", "y_min", "width", "height", "label", "label_confidence", "verified",
+    "x_min", "y_min", "bbox_width", "bbox_height", "label", "label_confidence", "verified",
     "datetime", "location", "seq_id", "video_label", "failure", "label_source",
 )  # fmt: skip
 #: Columns holding numbers we formatted ourselves (never quoted against formula injection).
 NUMERIC_COLUMNS: frozenset[str] = frozenset(
-    {"frame", "confidence", "x_min", "y_min", "width", "height", "label_confidence"})
+    {"frame", "confidence", "x_min", "y_min", "bbox_width", "bbox_height", "label_confidence"})
 
 
 def build_csv_rows(bundle: ExportBundle) -> list[dict[str, str]]:
@@ -97,8 +100,8 @@ def _rows(item: ExportItem, bundle: ExportBundle) -> list[dict[str, str]]:
             "confidence": _fmt(round_conf(det.confidence)),
             "x_min": _fmt(x),
             "y_min": _fmt(y),
-            "width": _fmt(w),
-            "height": _fmt(h),
+            "bbox_width": _fmt(w),
+            "bbox_height": _fmt(h),
             "verified": "true" if verified else "false",
             "label_source": "smoothing" if item.is_smoothed(i) else "",  # an accepted smoothing suggestion
         }
