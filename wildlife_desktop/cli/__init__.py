@@ -16,7 +16,7 @@ from .. import __version__
 from ..core.errors import WildlifeError
 from ..core.logs import FILE_ONLY, setup_logging, user_message
 from ..core.paths import AppPaths
-from . import benchmark, decisions, evaluate, folder, models, reference, selftest, train
+from . import benchmark, decisions, evaluate, folder, models, reference, review, selftest, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"wildlife-desktop {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = p.add_subparsers(dest="command", required=True)
-    for module in (folder, decisions, selftest, benchmark, models, reference, evaluate, train):
+    for module in (folder, decisions, selftest, benchmark, models, reference, evaluate, train, review):
         module.add_parsers(sub)
     return p
 

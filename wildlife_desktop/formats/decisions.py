@@ -542,7 +542,7 @@ def fill_missing_boxes(
         FolderBusyError, SidecarWriteError: the folder is locked for too long, or not writable.
     """
     path = decisions_path(state_dir)
-    need = frozenset(d.key for d in history if d.bbox is None and d.detection_id)
+    need = frozenset(d.key for d in history if d.bbox is None and d.detection_id and d.decision != "count")
     if not need or not path.exists() or _boxes_filled(path):
         return 0
     found = find(need)

@@ -14,6 +14,7 @@ from ..core.errors import DatasetError
 from ..core.locks import sidecar_lock
 from ..core.paths import AppPaths
 from ..formats.bundle import ExportBundle
+from ..formats.corrections import load_corrections
 from ..formats.decisions import ReviewDecision, latest_decisions
 from ..formats.tables import XLSX_NAME, build_tables, write_tables_csv, write_tables_xlsx
 from .journal import STATE_DIRNAME
@@ -59,7 +60,8 @@ def decided_bundle(folder: Path, paths: AppPaths | None = None, *, detection_thr
     with sidecar_lock(state_dir):
         decisions = tend_decisions(state_dir)
     bundle = build_bundle(res.layer, res.predictions, detection_threshold=detection_threshold,
-                          classification_threshold=classification_threshold, decisions=decisions)
+                          classification_threshold=classification_threshold, decisions=decisions,
+                          corrections=load_corrections(state_dir))
     return DecidedResults(res, decisions, bundle)
 
 

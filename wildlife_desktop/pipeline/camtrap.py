@@ -26,6 +26,7 @@ from ..formats.camtrap_dp import (
     write_camtrap_dp,
 )
 from ..formats.camtrap_validate import ValidationResult, frictionless_available, validate_package
+from ..formats.corrections import load_corrections
 from ..formats.decisions import latest_decisions
 from ..formats.project import ProjectSettings, load_project
 from .exif import read_exif_extras
@@ -104,7 +105,8 @@ def export_camtrap_dp(
     with sidecar_lock(state_dir):
         decisions = tend_decisions(state_dir)
     bundle = build_bundle(res.layer, res.predictions, detection_threshold=detection_threshold,
-                          classification_threshold=classification_threshold, decisions=decisions)
+                          classification_threshold=classification_threshold, decisions=decisions,
+                          corrections=load_corrections(state_dir))
     folder_name = folder.resolve().name or "camera-traps"
     rels = sorted(res.predictions)
     metas = {r: (p.meta.make or "", p.meta.model or "") for r, p in res.predictions.items()}

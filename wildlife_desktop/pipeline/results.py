@@ -20,6 +20,7 @@ from ..core.paths import AppPaths
 from ..core.records import Detection, MediaFile, Prediction
 from ..formats.bundle import ExportBundle, ExportItem, ModelInfo, detection_id
 from ..formats.coco import write_coco, write_coco_boxed
+from ..formats.corrections import Corrections, load_corrections
 from ..formats.csv_export import write_csv
 from ..formats.decisions import (
     DecisionKey,
@@ -34,7 +35,7 @@ from ..formats.decisions import (
 from ..formats.md_batch import write_md_batch
 from .journal import STATE_DIRNAME, LayerInfo, Workspace, current_entries
 from .scan import scan_folder
-from .sequences import assign_sequences
+from .sequences import assign_sequences, camera_location
 
 MD_SIDECAR = "recognitions.json"
 COCO_SIDECAR = "coco_cameratraps.json"
@@ -136,12 +137,17 @@ def build_bundle(
     sequence_gap_s: float = 60.0,
     completion_time: str | None = None,
     decisions: Sequence[ReviewDecision] = (),
+    corrections: Corrections | None = None,
 ) -> ExportBundle:
     """Turn a layer's predictions into the writers' neutral input.
 
     ``decisions`` (the folder's human-decision layer, ``load_decisions(ws.state_dir)``) are
     merged in by ``formats.decisions.apply_decisions``: verified labels win over the model.
+    ``corrections`` (``load_corrections(state_dir)``): capture times shifted per location before
+    sequences are cut, so sequences and every date written follow them.
     """
+    if corrections:
+        predictions = corrections.apply(predictions, camera_location)
     rels = sorted(predictions)
     seqs = assign_sequences(((r, predictions[r].meta.datetime) for r in rels), gap_s=sequence_gap_s)
     items = tuple(
@@ -195,7 +201,7 @@ def write_layer_sidecars(
     with sidecar_lock(state_dir):
         bundle = build_bundle(layer, predictions, detection_threshold=detection_threshold,
                               classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s,
-                              decisions=tend_decisions(state_dir))
+                              decisions=tend_decisions(state_dir), corrections=load_corrections(state_dir))
         return write_sidecars(out_dir, bundle)
 
 
@@ -293,7 +299,7 @@ def export_folder(
     with sidecar_lock(state_dir):
         bundle = build_bundle(res.layer, res.predictions, detection_threshold=detection_threshold,
                               classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s,
-                              decisions=tend_decisions(state_dir))
+                              decisions=tend_decisions(state_dir), corrections=load_corrections(state_dir))
         written = write_sidecars(out_dir or res.output_dir, bundle)
         if coco_boxed_only:
             written += (write_coco_boxed(Path(out_dir or res.output_dir) / COCO_BOXED_SIDECAR, bundle),)

@@ -3,8 +3,8 @@
 Per camera location, ``per_camera`` of the images shown as *empty* (no box at or above the
 detection threshold) are drawn at random (seeded by the seed and the location, so the same
 folder gives the same sample) for a person to confirm. An answer is a decision: ``empty`` (the
-file is empty) or ``missed`` (an animal is there), or a positive decision on one of the file's
-low-confidence boxes (the animal was there, below the threshold).
+file is empty) or ``missed`` (an animal is there); without one, a positive decision on one of the
+file's low-confidence boxes (the animal was there, below the threshold) counts as ``missed``.
 
 From the answered sample of one camera, with ``E`` empty images, ``D`` images with detections,
 ``s`` answered and ``k`` of them holding an animal:
@@ -93,16 +93,14 @@ class AuditReport:
 def _answer(rel: str, pred: Prediction, decisions: Mapping[tuple[str, str], ReviewDecision],
             ids: Mapping[str, float]) -> tuple[bool, float] | None:
     """(animal there, confidence at which the detector saw it) or None when not answered."""
-    positive = [ids.get(d.detection_id, 0.0) for (f, did), d in decisions.items()
-                if f == rel and did and d.decision in POSITIVE_KINDS]
     file_level = decisions.get((rel, ""))
-    if positive:
-        return True, max(positive)
     if file_level is not None and file_level.decision == "missed":
         return True, pred.max_confidence()
     if file_level is not None and file_level.decision == "empty":
         return False, pred.max_confidence()
-    return None
+    positive = [ids.get(d.detection_id, 0.0) for (f, did), d in decisions.items()
+                if f == rel and did in ids and d.decision in POSITIVE_KINDS]
+    return (True, max(positive)) if positive else None
 
 
 def audit_report(predictions: Mapping[str, Prediction], locations: Mapping[str, str],
