@@ -11,6 +11,7 @@ small LRU, so the page can prefetch the next crops and step back without decodin
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -54,26 +55,32 @@ def _fit(img: QImage, side: int) -> QImage:
     return img.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
 
 
-def decode_crop(path: Path, bbox: BBox, frame: int | None = None) -> CropImages:
-    """Decode ``path`` (or frame ``frame`` of a video) and cut ``bbox`` (pool thread; no QPixmap)."""
+def decode_crop(path: Path, bbox: BBox, frame: int | None = None, blur: tuple[BBox, ...] = ()) -> CropImages:
+    """Decode ``path`` (or frame ``frame`` of a video) and cut ``bbox`` (pool thread; no QPixmap).
+
+    ``blur``: boxes hidden (``pipeline.privacy``) before the crop and the frame are cut.
+    """
     from ..core.errors import ImageReadError
     from ..pipeline.images import load_image
+    from ..pipeline.privacy import blur_array
     from ..pipeline.video import read_frame
 
     try:
         array = load_image(path).array if frame is None else read_frame(path, frame)
     except ImageReadError as exc:
         return CropImages(None, None, str(exc))
-    full = array_to_qimage(array)
+    full = array_to_qimage(blur_array(array, blur))
     crop = full.copy(padded_rect(bbox, full.width(), full.height()))
     return CropImages(_fit(crop, CROP_MAX_SIDE), _fit(full, FRAME_MAX_SIDE))
 
 
-def decode_thumbnail(path: Path) -> QImage | None:
+def decode_thumbnail(path: Path, blur: tuple[BBox, ...] = ()) -> QImage | None:
     from ..pipeline.images import thumbnail_bytes
+    from ..pipeline.privacy import blur_encoded
 
     try:
-        img = QImage.fromData(thumbnail_bytes(path, THUMB_SIDE))
+        data = thumbnail_bytes(path, THUMB_SIDE)
+        img = array_to_qimage(blur_encoded(data, blur)) if blur else QImage.fromData(data)
     except Exception:  # noqa: BLE001 - a broken neighbour frame is just not shown
         return None
     return None if img.isNull() else img
@@ -92,6 +99,26 @@ class CropLoader(QObject):
         self._crops: OrderedDict[str, CropImages] = OrderedDict()
         self._thumbs: OrderedDict[str, QImage | None] = OrderedDict()
         self._in_flight: set[str] = set()
+        #: (rel_path, frame) -> boxes to blur (gui/privacy.py); asked on the GUI thread per request
+        self.blur_boxes: Callable[..., tuple[BBox, ...]] | None = None
+        self._blur_of: dict[str, tuple[str, int | None, tuple[BBox, ...]]] = {}  # key -> (rel, frame, boxes used)
+
+    def refresh_blur(self) -> int:
+        """Forget the crops and thumbnails blurred with other boxes than :attr:`blur_boxes` gives now
+        (the privacy switch moved, a decision made a box a person or not). Returns how many."""
+        if self.blur_boxes is None:
+            return 0
+        stale = [k for k in self._crops if (u := self._blur_of.get(k)) is not None and self.blur_boxes(*u[:2]) != u[2]]
+        used = self._blur_of
+        stale_thumbs = [r for r in self._thumbs if self.blur_boxes(r) != used.get("thumb:" + r, ("", 0, ()))[2]]
+        for k in stale:
+            del self._crops[k]
+        for r in stale_thumbs:
+            del self._thumbs[r]
+        if stale or stale_thumbs:
+            self._generation += 1  # decodes on their way used the old boxes
+            self._in_flight.clear()
+        return len(stale) + len(stale_thumbs)
 
     def set_folder(self, folder: Path | None) -> None:
         self.folder = folder
@@ -99,6 +126,7 @@ class CropLoader(QObject):
         self._crops.clear()
         self._thumbs.clear()
         self._in_flight.clear()
+        self._blur_of = {}
 
     def get(self, key: str) -> CropImages | None:
         hit = self._crops.get(key)
@@ -120,6 +148,8 @@ class CropLoader(QObject):
             return
         self._in_flight.add(key)
         gen, path = self._generation, self.folder / rel_path
+        blur = self.blur_boxes(rel_path, frame) if self.blur_boxes is not None else ()
+        self._blur_of[key] = (rel_path, frame, blur)
 
         def done(images: CropImages) -> None:
             if gen != self._generation:
@@ -133,7 +163,7 @@ class CropLoader(QObject):
         def failed(exc: BaseException) -> None:
             done(CropImages(None, None, str(exc)))
 
-        run_in_pool(lambda: decode_crop(path, bbox, frame), done, failed, self)
+        run_in_pool(lambda: decode_crop(path, bbox, frame, blur), done, failed, self)
 
     def request_thumbnail(self, rel_path: str) -> None:
         from .workers import run_in_pool
@@ -143,6 +173,8 @@ class CropLoader(QObject):
             return
         self._in_flight.add(tkey)
         gen, path = self._generation, self.folder / rel_path
+        blur = self.blur_boxes(rel_path) if self.blur_boxes is not None else ()
+        self._blur_of[tkey] = (rel_path, None, blur)
 
         def done(img: QImage | None) -> None:
             if gen != self._generation:
@@ -153,4 +185,4 @@ class CropLoader(QObject):
                 self._thumbs.popitem(last=False)
             self.sig_thumbnail_ready.emit(rel_path)
 
-        run_in_pool(lambda: decode_thumbnail(path), done, lambda _e: done(None), self)
+        run_in_pool(lambda: decode_thumbnail(path, blur), done, lambda _e: done(None), self)

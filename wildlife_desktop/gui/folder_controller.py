@@ -92,6 +92,8 @@ class FolderController(QObject):
         self.writable = True  # False: a read-only folder (card); outputs go to the app's data folder
         self.last_import: ImportSummary | None = None  # the newest import of this folder
         self._load_generation = 0  # the newest results load; an older one's result is dropped
+        self.blur_boxes: Callable[[str], tuple[Any, ...]] | None = None  # rel_path -> boxes hidden in the preview
+        self.preview_blur: tuple[str, tuple[Any, ...]] = ("", ())  # the last preview asked: file, boxes hidden
 
     def open(self, folder: Path, import_json: Path | None = None) -> None:
         """Scan ``folder`` off the GUI thread, then load (or first import) its results."""
@@ -288,10 +290,13 @@ class FolderController(QObject):
         if self.folder is None:
             return
         path = self.folder / rel_path
+        blur = self.blur_boxes(rel_path) if self.blur_boxes is not None else ()  # gui/privacy.py
+        self.preview_blur = (rel_path, blur)
         if with_meta:
             run_in_pool(lambda: load_review_meta(path), lambda meta: self.sig_preview_meta.emit(rel_path, meta),
                         None, self)
-        run_in_pool(lambda: load_review_image(path, kind), lambda img: self.sig_preview_image.emit(rel_path, img, ""),
+        run_in_pool(lambda: load_review_image(path, kind, blur),
+                    lambda img: self.sig_preview_image.emit(rel_path, img, ""),
                     lambda exc: self.sig_preview_image.emit(rel_path, None, str(exc)), self)
 
     def _on_error(self, exc: BaseException) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from PySide6.QtGui import QImage
@@ -36,17 +36,20 @@ def load_review_meta(path: Path) -> MediaMeta | None:
         return None
 
 
-def load_review_image(path: Path, kind: str = "image") -> QImage:
+def load_review_image(path: Path, kind: str = "image", blur: tuple[Any, ...] = ()) -> QImage:
     """Decode a file for the review pane through the core (EXIF orientation applied).
 
-    Videos show their first sampled frame. Raises :class:`ImageReadError` when undecodable.
+    Videos show their first sampled frame. ``blur``: boxes hidden before the pixels reach Qt
+    (``pipeline.privacy``). Raises :class:`ImageReadError` when undecodable.
     """
+    from ..pipeline.privacy import blur_array
+
     if kind == "video":
         from ..pipeline.video import iter_video_frames
 
         for _index, frame in iter_video_frames(path, every_s=1.0, max_frames=1, target=REVIEW_TARGET):
-            return array_to_qimage(frame)
+            return array_to_qimage(blur_array(frame, blur))
         raise ImageReadError(f"{path.name}: no readable frame")
     from ..pipeline.images import load_image
 
-    return array_to_qimage(load_image(path, target=REVIEW_TARGET).array)
+    return array_to_qimage(blur_array(load_image(path, target=REVIEW_TARGET).array, blur))

@@ -29,6 +29,7 @@ from .folder_controller import FolderController
 from .help_menu import HelpMenu
 from .item_models.folder_model import FolderModel
 from .item_models.thumbnail_model import ThumbnailModel
+from .privacy import PrivacyGuard
 from .run_controller import RANDOM_BANNER, RunController
 from .shortcuts import keymap_path, load_user_keymap
 from .verify_controller import VerifyController
@@ -78,6 +79,12 @@ class MainWindow(QMainWindow):
         self.runs = RunController(self.paths, self.engine, self.controller, self.model, self.run_panel,
                                   self.review, self.banner, self)
         self.verifier = VerifyController(self.verify, self.controller, lambda: self.review.thresholds.detection, self)
+        # Privacy by default (gui/privacy.py): people blurred on screen until unlocked for this session.
+        self.privacy = PrivacyGuard(self.model.prediction, lambda: self.controller.decisions,
+                                    lambda: getattr(self.controller.results, "layer", None), self)
+        self.thumbs.blur_boxes = self.privacy.thumbnail_boxes
+        self.verify.loader.blur_boxes = self.privacy.boxes_for
+        self.controller.blur_boxes = self.privacy.boxes_for
         self.source = ResultsSourceWidget(self)
         self.notice = NoticeBarWidget(self)
         # Thresholds are the user's, per folder and model (pipeline/view_settings.py).
@@ -145,6 +152,8 @@ class MainWindow(QMainWindow):
                       action(self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit)])
         export_menu = QMenu(self.tr("E&xport"), m)  # File > Export > Camtrap DP… (dialogs/camtrap_dialog.py)
         export_menu.addAction(action(self.tr("&Camtrap DP…"), self._on_menu_camtrap_dp))
+        export_menu.addAction(action(self.tr("&Analysis tables…"), lambda: self._on_menu_publish("tables")))
+        export_menu.addAction(action(self.tr("&Species folders…"), lambda: self._on_menu_publish("species")))
         m.insertMenu(m.actions()[-1], export_menu)
         self.browse_action = action(self.tr("Browse (F3)"), self.show_browse, "F3", checkable=True)
         self.verify_action = action(self.tr("Verify (F2)"), self.show_verify, "F2", checkable=True)
@@ -153,6 +162,9 @@ class MainWindow(QMainWindow):
         self.finetune_action = action(self.tr("&Fine-tune classifier…"), self.show_finetune)
         v = self.menuBar().addMenu(self.tr("&View"))
         v.addActions([action(self.tr("&Fit image"), self.review.canvas.fit), self.browse_action, self.verify_action])
+        self.unblur_action = action(self.tr("Show people &unblurred (this session)"), self.privacy.set_unblurred,
+                                    checkable=True)  # off at every start: never saved
+        v.addAction(self.unblur_action)
         self.menuBar().addMenu(self.tr("&Review")).addActions([
             self.verify_action, thresholds,
             action(self.tr("&Quick labels (keys 1–9)…"), self.verifier.edit_quick_labels),
@@ -194,6 +206,12 @@ class MainWindow(QMainWindow):
         self.runs.sig_idle.connect(self._on_runs_idle)
         self.runs.sig_summary.connect(self.notice.set_message)
         self.engine.sig_progress.connect(lambda _p: self.grid.update_count())  # "N processed", live
+        # Blurred pixels follow the switch, new results and decisions (after the model has them).
+        self.privacy.sig_changed.connect(self._refresh_privacy)
+        self.controller.sig_results_loaded.connect(self._refresh_privacy)
+        self.verifier.sig_reviewed_changed.connect(self._refresh_privacy)
+        self.engine.sig_predictions.connect(self._refresh_privacy)
+        self.thumbs.sig_loaded.connect(self._recheck_thumbnail)
 
     # ---- folder ------------------------------------------------------------------------
     @property
@@ -217,6 +235,7 @@ class MainWindow(QMainWindow):
         folder = Path(folder)
         self._flush_pending_writes()  # the previous folder's review reaches its sidecars
         self.thumbs.reset(folder)
+        self.privacy.forget()
         self.model.clear()
         self.grid.set_message("")
         self.notice.set_message("")
@@ -516,6 +535,31 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_menu_export(self) -> None:
         self.controller.export(self.review.thresholds)
+
+    def _refresh_privacy(self, *_args: Any) -> None:
+        """Re-decode what was blurred with other boxes than it needs now (pipeline/privacy.py)."""
+        self.model.invalidate_thumbnails(self.privacy.stale)
+        if self.verify.loader.refresh_blur() and self.stack.currentWidget() is self.verify:
+            self.verify.queue_rebuilt()
+        rel, used = self.controller.preview_blur
+        if rel and rel == self.grid.current_rel_path() and self.privacy.boxes_for(rel) != used:
+            self._on_grid_current_changed(rel)
+
+    def _recheck_thumbnail(self, rel_path: str, _image: Any) -> None:
+        """A thumbnail decoded while its boxes changed (results came meanwhile) is decoded again."""
+        if self.privacy.stale(rel_path):
+            self.model.invalidate_thumbnails(lambda r: r == rel_path)
+
+    def _on_menu_publish(self, kind: str) -> None:
+        """File > Export > Analysis tables… / Species folders… (dialogs/publish_dialog.py)."""
+        from .dialogs.publish_dialog import PublishDialog
+
+        if self.folder is None or self.controller.results is None:
+            QMessageBox.information(self, self.tr("Export"), self.tr("Open a folder with results first."))
+            return
+        self.publish_dialog = PublishDialog(kind, self.folder, self.paths, self.review.thresholds, self)
+        self.publish_dialog.sig_finished.connect(self.statusBar().showMessage)
+        self.publish_dialog.open()
 
     @Slot()
     def _on_menu_camtrap_dp(self) -> None:

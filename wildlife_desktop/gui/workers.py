@@ -96,16 +96,23 @@ class _ThumbSignals(QObject):
 
 class _ThumbnailTask(QRunnable):
     def __init__(self, signals: _ThumbSignals, cache: ThumbnailCache, generation: int,
-                 rel_path: str, path: Path, size: int, mtime_ns: int) -> None:
+                 rel_path: str, path: Path, size: int, mtime_ns: int, blur: tuple[Any, ...] = ()) -> None:
         super().__init__()
         self._signals, self._cache, self._gen = signals, cache, generation
         self._rel, self._path, self._size, self._mtime = rel_path, path, size, mtime_ns
+        self._blur = blur  # person boxes: blurred after the cache (pipeline/privacy.py), before Qt sees them
 
     def run(self) -> None:
         image: QImage | None = None
         try:
             data = self._cache.get(self._path, self._size, self._mtime)
-            img = QImage.fromData(data)
+            if self._blur:
+                from ..pipeline.privacy import blur_encoded
+                from .image_io import array_to_qimage
+
+                img = array_to_qimage(blur_encoded(data, self._blur))
+            else:
+                img = QImage.fromData(data)
             image = None if img.isNull() else img
         except Exception:  # noqa: BLE001 - corrupt or unsupported file: drawn as failed
             image = None
@@ -133,9 +140,11 @@ class ThumbnailLoader(QObject):
         self._signals = _ThumbSignals(self)
         self._signals.sig_done.connect(self._on_task_done)
         self._generation = 0
-        self._pending: deque[tuple[str, Path, int, int]] = deque()
+        self._pending: deque[tuple[str, Path, int, int, tuple[Any, ...]]] = deque()
         self._in_flight = 0
         self.folder: Path | None = None
+        #: rel_path -> boxes to blur (gui/privacy.py), asked on the GUI thread when a request is queued
+        self.blur_boxes: Callable[[str], tuple[Any, ...]] | None = None
 
     @property
     def generation(self) -> int:
@@ -151,7 +160,8 @@ class ThumbnailLoader(QObject):
     def request(self, rel_path: str, size: int, mtime_ns: int) -> None:
         if self.folder is None:
             return
-        self._pending.append((rel_path, self.folder / rel_path, size, mtime_ns))
+        blur = self.blur_boxes(rel_path) if self.blur_boxes is not None else ()
+        self._pending.append((rel_path, self.folder / rel_path, size, mtime_ns, blur))
         if len(self._pending) > self.MAX_PENDING:
             while len(self._pending) > self.MAX_PENDING // 2:
                 self._pending.popleft()
@@ -163,9 +173,9 @@ class ThumbnailLoader(QObject):
 
     def _pump(self) -> None:
         while self._pending and self._in_flight < 4:
-            rel, path, size, mtime = self._pending.pop()
+            rel, path, size, mtime, blur = self._pending.pop()
             self._in_flight += 1
-            task = _ThumbnailTask(self._signals, self._cache, self._generation, rel, path, size, mtime)
+            task = _ThumbnailTask(self._signals, self._cache, self._generation, rel, path, size, mtime, blur)
             self._pool.start(task)
 
     @Slot(int, str, object)

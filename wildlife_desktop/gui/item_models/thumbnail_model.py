@@ -23,7 +23,7 @@ into ``QPixmap`` here (on the GUI thread) in :meth:`set_thumbnail`.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, Final
@@ -212,6 +212,18 @@ class ThumbnailModel(QStringListModel):
         if row is not None:
             idx = self.index(row)
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole, ThumbRole.THUMB_STATE])
+
+    def invalidate_thumbnails(self, stale: Callable[[str], bool]) -> int:
+        """Drop the decoded thumbnails ``stale`` names (privacy: blurred with other boxes); they are
+        asked for again when painted. Only thumbnails held here are checked. Returns how many."""
+        drop = [rel for rel in self._pixmaps if stale(rel)]
+        for rel in drop:
+            del self._pixmaps[rel]
+            row = self.row_of(rel)
+            if row is not None:
+                idx = self.index(row)
+                self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole, ThumbRole.THUMB_STATE])
+        return len(drop)
 
     def forget_requests(self) -> None:
         """Called when the loader drops queued work (scroll jump): ask again when painted."""
