@@ -9,8 +9,9 @@ a blurred badger. (Category floors, e.g. NanoDet's person floor, are applied whe
 made: a box below its floor is never stored.)
 
 How: the whole box, enlarged by :data:`BOX_MARGIN` on each side, is averaged down to blocks of
-about 1/:data:`BLOCKS_PER_BOX` of its long side and scaled back up bilinearly (smooth, not blocky). Pixelation averages the
-pixels away (not reversible, unlike a light blur); pixels outside the enlarged box are unchanged.
+about 1/:data:`BLOCKS_PER_BOX` of its long side and scaled back up bilinearly (smooth, not
+blocky). The averaging throws the pixels away (not reversible, unlike a light blur); pixels
+outside the enlarged box are unchanged.
 
 Everything here is Qt-free and returns new arrays or bytes: the GUI blurs on its worker pool
 before pixels reach Qt, and exports blur their copies; originals are never touched. The
