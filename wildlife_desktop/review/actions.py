@@ -30,6 +30,7 @@ class ReviewAction(str, Enum):
     QUICK_LABEL_9 = "quick_label_9"
     MARK_EMPTY = "mark_empty"
     APPLY_TO_SEQUENCE = "apply_to_sequence"
+    ACCEPT_SUGGESTION = "accept_suggestion"
     SKIP = "skip"
     BACK = "back"
     UNDO = "undo"
@@ -61,6 +62,7 @@ ACTION_DESCRIPTIONS: Final[dict[ReviewAction, str]] = {
     **{a: f"Label as saved label {a.quick_label_index + 1}" for a in QUICK_LABEL_ACTIONS},  # type: ignore[operator]
     ReviewAction.MARK_EMPTY: "Whole image is empty (no animal)",
     ReviewAction.APPLY_TO_SEQUENCE: "Apply the last decision to the rest of its sequence",
+    ReviewAction.ACCEPT_SUGGESTION: "Take the smoothing suggestion (the label the rest of the image/sequence has)",
     ReviewAction.SKIP: "Skip (decide later)",
     ReviewAction.BACK: "Go back to the previous crop",
     ReviewAction.UNDO: "Undo",

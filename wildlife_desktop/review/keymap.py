@@ -29,6 +29,7 @@ DEFAULT_KEYMAP: Final[Mapping[str, ReviewAction]] = MappingProxyType({
     **{str(n): getattr(A, f"QUICK_LABEL_{n}") for n in range(1, 10)},
     "E": A.MARK_EMPTY,
     "A": A.APPLY_TO_SEQUENCE,
+    "G": A.ACCEPT_SUGGESTION,
     "S": A.SKIP,
     "Right": A.SKIP,
     "Left": A.BACK,

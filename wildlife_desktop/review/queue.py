@@ -30,6 +30,7 @@ from ..formats.bundle import SequenceInfo, detection_id
 from ..formats.decisions import BLANK_LABELS as _BLANK_LABELS
 from ..formats.decisions import PERSON_LABELS as _PERSON_LABELS
 from ..formats.decisions import VEHICLE_LABELS as _VEHICLE_LABELS
+from ..formats.decisions import ReviewDecision
 
 
 class QueueReason(str, Enum):
@@ -79,9 +80,21 @@ class QueueFilter:
     location: str = ""  # camera / location id (SequenceInfo.location)
     date_from: str = ""  # "YYYY-MM-DD" (inclusive)
     date_to: str = ""  # "YYYY-MM-DD" (inclusive)
+    states: frozenset[str] = frozenset()  # review states to keep (see review_states); empty: all
+    min_certainty: float = 0.0  # confidence band (the certainty the accept threshold applies to)
+    max_certainty: float = 1.0
 
-    def matches(self, item: QueueItem) -> bool:
-        if self.labels and item.model_label.lower() not in {x.lower() for x in self.labels}:
+    def matches(self, item: QueueItem, decision: ReviewDecision | None = None, reviewer: str = "") -> bool:
+        """Whether ``item`` passes; ``decision`` (its effective one) makes labels mean verified-or-top
+        and enables ``states``; ``reviewer`` is who "mine" means."""
+        if not self.min_certainty <= item.certainty <= self.max_certainty:
+            return False
+        if self.states and not self.states & review_states(item, decision, reviewer):
+            return False
+        label = item.model_label
+        if decision is not None and decision.decision in ("accept", "relabel", "unknown") and decision.label:
+            label = decision.label
+        if self.labels and label.lower() not in {x.lower() for x in self.labels}:
             return False
         if self.folder:
             root = self.folder.strip("/")
@@ -95,6 +108,32 @@ class QueueFilter:
         if self.date_from and day < self.date_from:
             return False
         return not (self.date_to and day > self.date_to)
+
+
+#: Review states a filter can keep: not reviewed, verified (accepted, relabelled or unknown), verified
+#: by me, relabelled, rejected, and disagreements (the person overruled the model, or the model's
+#: detector and classifier disagree).
+REVIEW_STATES: Final[tuple[str, ...]] = ("not_reviewed", "verified", "mine", "relabelled", "rejected",
+                                         "disagreement")
+
+
+def review_states(item: QueueItem, decision: ReviewDecision | None, reviewer: str = "") -> frozenset[str]:
+    """The :data:`REVIEW_STATES` ``item`` is in, given its effective decision."""
+    out: set[str] = set()
+    if QueueReason.DISAGREEMENT in item.reasons:
+        out.add("disagreement")
+    if decision is None:
+        out.add("not_reviewed")
+        return frozenset(out)
+    if reviewer and decision.reviewer == reviewer:
+        out.add("mine")
+    if decision.decision in ("accept", "relabel", "unknown"):
+        out.add("verified")
+    if decision.decision == "reject":
+        out |= {"rejected", "disagreement"}
+    if decision.decision == "relabel" and decision.label.lower() != item.model_label.lower():
+        out |= {"relabelled", "disagreement"}
+    return frozenset(out)
 
 
 def model_label(det: Detection) -> str:

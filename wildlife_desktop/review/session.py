@@ -35,6 +35,7 @@ from typing import Any, Final
 from ..core.records import Prediction
 from ..formats.bundle import SequenceInfo, detection_id
 from ..formats.decisions import (
+    SOURCE_SMOOTHING,
     UNKNOWN_LABEL,
     DecisionKey,
     DecisionLog,
@@ -45,6 +46,7 @@ from ..formats.decisions import (
 from .actions import ReviewAction
 from .labels import default_quick_labels, label_list, search_labels
 from .queue import DEFAULT_THRESHOLDS, QueueFilter, QueueItem, QueueThresholds, build_queue
+from .smoothing import SmoothingOptions, Suggestion, smoothing_suggestions
 
 STATE_DIRNAME: Final = ".wildlife"  # pipeline.journal.STATE_DIRNAME (review may not import pipeline)
 QUICK_SLOTS: Final = 9
@@ -99,6 +101,8 @@ class ReviewSession:
         self._history = list(self._log.read_all())
         self._latest: dict[DecisionKey, ReviewDecision] = {}
         self._by_file: dict[str, dict[DecisionKey, ReviewDecision]] = {}
+        self._suggestions: dict[str, dict[DecisionKey, Suggestion]] = {}  # per sequence, computed when asked
+        self._seq_files: dict[str, tuple[str, ...]] | None = None
         self._index(self._history)
         self._status: dict[str, tuple[dict[int, ReviewDecision], ReviewDecision | None]] = {}
         self._all = build_queue(self._preds, sequences=self._seqs, thresholds=thresholds)
@@ -171,14 +175,68 @@ class ReviewSession:
         self.thresholds = thresholds
         self._all = build_queue(self._preds, sequences=self._seqs, thresholds=thresholds)
         self._refresh_all()
-        self._items = tuple(it for it in self._all if self._filter.matches(it))
+        self._items = tuple(it for it in self._all if self._matches(self._filter, it))
         self._goto_key((current.file, current.detection_id) if current is not None else None)
 
     def set_filter(self, flt: QueueFilter) -> None:
         """Restrict the queue (class, folder, camera, dates); the cursor goes to the first undecided."""
         self._filter = flt
-        self._items = tuple(it for it in self._all if flt.matches(it))
+        self._items = tuple(it for it in self._all if self._matches(flt, it))
         self._cursor = self._next_undecided(-1)
+
+    def _matches(self, flt: QueueFilter, item: QueueItem) -> bool:
+        return flt.matches(item, self.decision_for(item), self.reviewer)
+
+    # ------------------------------------------------------------------------------------------
+    # smoothing suggestions (computed per sequence when asked, never applied without a key)
+
+    def suggestion_for(self, item: QueueItem) -> Suggestion | None:
+        """The smoothing suggestion for an undecided ``item`` (``review.smoothing``), or None."""
+        if self.decision_for(item) is not None:
+            return None
+        seq = self._seqs.get(item.file)
+        group = seq.seq_id if seq is not None else item.file
+        cache = self._suggestions
+        if group not in cache:
+            files = self._sequence_files().get(group, (item.file,))
+            preds = {f: self._preds[f] for f in files if f in self._preds}
+            history = [d for f in files for d in self._by_file.get(f, {}).values()]
+            opts = SmoothingOptions(detection_threshold=self.thresholds.ignore)
+            cache[group] = {s.key: s for s in smoothing_suggestions(preds, self._seqs, history, opts)}
+        return cache[group].get((item.file, item.detection_id))
+
+    def _sequence_files(self) -> dict[str, tuple[str, ...]]:
+        if self._seq_files is None:
+            grouped: dict[str, list[str]] = {}
+            for rel, seq in self._seqs.items():
+                grouped.setdefault(seq.seq_id, []).append(rel)
+            self._seq_files = {k: tuple(v) for k, v in grouped.items()}
+        return self._seq_files
+
+    def accept_suggestion(self) -> bool:
+        """Take the current crop's smoothing suggestion: a relabel marked ``source="smoothing"``."""
+        item = self.current
+        sugg = self.suggestion_for(item) if item is not None else None
+        if item is None or sugg is None:
+            return False
+        return self._commit([replace(self._record(item, "relabel", sugg.suggested), source=SOURCE_SMOOTHING,
+                                     group=sugg.group)])
+
+    def decide_many(self, items: Sequence[QueueItem], kind: str, label: str = "") -> int:
+        """One decision (accept, reject, unknown, relabel) on many crops: one undo step; returns how many.
+
+        ``accept`` keeps each crop's own model label; ``relabel`` needs ``label``.
+        """
+        if kind not in ("accept", "reject", "unknown", "relabel") or (kind == "relabel" and not label.strip()):
+            return 0
+        records = []
+        for it in items:
+            lab = (it.detection.top_label or "" if kind == "accept" else UNKNOWN_LABEL if kind == "unknown"
+                   else label.strip() if kind == "relabel" else "")
+            records.append(self._record(it, kind, lab))
+        if kind == "relabel" and label.strip() not in self._labels:
+            self._labels = (*self._labels, label.strip())
+        return len(records) if records and self._commit(records) else 0
 
     @property
     def filter(self) -> QueueFilter:
@@ -235,6 +293,7 @@ class ReviewSession:
             ReviewAction.MARK_EMPTY: self.mark_empty, ReviewAction.SKIP: self.skip, ReviewAction.BACK: self.back,
             ReviewAction.UNDO: self.undo, ReviewAction.REDO: self.redo,
             ReviewAction.APPLY_TO_SEQUENCE: lambda: self.apply_to_sequence() > 0,
+            ReviewAction.ACCEPT_SUGGESTION: self.accept_suggestion,
         }
         if action is ReviewAction.RELABEL:
             return label is not None and self.relabel(label)
@@ -383,6 +442,7 @@ class ReviewSession:
 
     def _index(self, records: Sequence[ReviewDecision]) -> None:
         """Latest-wins views (all, and per file), in history order, as ``latest_decisions`` makes them."""
+        self._suggestions = {}  # decisions changed: suggestions are computed again
         for r in records:
             self._latest.pop(r.key, None)
             per = self._by_file.setdefault(r.file, {})
