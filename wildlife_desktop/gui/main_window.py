@@ -169,7 +169,8 @@ class MainWindow(QMainWindow):
             self.verify_action, thresholds,
             action(self.tr("&Quick labels (keys 1–9)…"), self.verifier.edit_quick_labels),
             action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer), self.finetune_action,
-            action(self.tr("Model &versions…"), self.show_model_versions)])
+            action(self.tr("Model &versions…"), self.show_model_versions),
+            action(self.tr("Repeat &detections…"), self.show_repeat_detections)])
         self.log_folder_action = action(self.tr("Open &log folder"), self.open_log_folder)
         self.help_menu = HelpMenu(self, self.menuBar().addMenu(self.tr("&Help")), self.log_folder_action)
         bar = self.addToolBar(self.tr("Mode"))
@@ -627,6 +628,22 @@ class MainWindow(QMainWindow):
 
         dialog = ModelVersionsDialog(self.paths, self)
         dialog.sig_changed.connect(self.runs.refresh_models)
+        dialog.open()
+
+    @Slot()
+    def show_repeat_detections(self) -> None:
+        """Review ▸ Repeat detections…: clusters of boxes that recur at one place; suppress / restore."""
+        from . import review_settings
+        from .dialogs.repeat_detections_dialog import RepeatDetectionsDialog
+
+        res = self.controller.results
+        reviewer = review_settings.ask_reviewer(self) if res is not None else ""
+        if res is None or not reviewer:
+            self.statusBar().showMessage(self.tr("Repeat detections need results and a reviewer name."), 5000)
+            return
+        dialog = RepeatDetectionsDialog(res.folder, res.predictions, self.controller.sequences,
+                                        Path(res.output_dir) / ".wildlife", reviewer, parent=self)
+        dialog.sig_decisions_changed.connect(self._sidecar_timer.start)
         dialog.open()
 
     # ---- lifetime ----------------------------------------------------------------------
