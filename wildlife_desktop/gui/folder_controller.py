@@ -55,7 +55,14 @@ def _derive(res: Any, digests: dict[str, Any]) -> _Loaded:
 
     if res is None:
         return _NOTHING
-    seqs = assign_sequences((r, p.meta.datetime) for r, p in res.predictions.items())
+    from ..formats.corrections import CorrectionError, load_corrections
+    from ..pipeline.sequences import camera_location
+
+    try:  # the cameras' time offsets (review time-offset) move sequences here as in every export
+        timed = load_corrections(res.output_dir / STATE_DIRNAME).apply(res.predictions, camera_location)
+    except CorrectionError:
+        timed = res.predictions
+    seqs = assign_sequences((r, p.meta.datetime) for r, p in timed.items())
     out = {r: d if (d := digests.get(r)) is not None else PredictionDigest.of(p) for r, p in res.predictions.items()}
     labels = frozenset(lab for d in out.values() if d.best is not None and (lab := d.best.top_label))
     return res, seqs, load_decisions(res.output_dir / STATE_DIRNAME), out, summarize(res), labels
