@@ -87,6 +87,10 @@ def test_a_worker_loads_the_model_once_and_says_what_it_cannot_see(tmp_path: Pat
              MediaFile(rel_path="sub/b.jpg", kind="image", size=0, mtime_ns=1)]
     preds = worker.predict(str(tmp_path), files, PredictOptions(), [b"", "cannot read file (Permission denied)"])
     assert [p.failure for p in preds] == ["empty file (0 bytes)", "cannot read file (Permission denied)"]
+    assert not [f for f in worker.scratch().rglob("*") if f.is_file()]  # sent files are deleted after use
+    stale = worker.scratch().parent / "999999999"  # a dead worker process's folder (above any pid)
+    stale.mkdir()
+    assert PredictWorker(blobs, models[0], None, 1).scratch().is_dir() and not stale.exists()
     broken = PredictWorker(blobs, "no-such-model", None, 1)
     assert "not installed" in (broken.ready()[1] or "")
     with pytest.raises(ModelLoadError, match="not installed"):

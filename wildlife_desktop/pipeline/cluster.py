@@ -185,7 +185,7 @@ class PredictWorker:
         self.error: str | None = None
         self.detector: Any = None
         self.classifier: Any = None
-        self.scratch = Path(tempfile.mkdtemp(prefix="wildlife-ray-"))
+        self._scratch: Path | None = None
         try:
             blobs = packs if all(isinstance(b, PackBlob) for b in packs) else import_ray().get(packs[0])
             store = materialize(blobs, Path(tempfile.gettempdir()) / "wildlife-desktop-ray-packs")
@@ -214,17 +214,37 @@ class PredictWorker:
             if isinstance(data, str):
                 out.append(failed(f.rel_path, f.kind, data))
                 continue
-            local = self.scratch / f.rel_path
+            scratch = self.scratch()
+            local = scratch / f.rel_path
             local.parent.mkdir(parents=True, exist_ok=True)
             local.write_bytes(data)
             try:
-                out.append(predict_file(self.scratch, f, self.detector, self.classifier, opts))
+                out.append(predict_file(scratch, f, self.detector, self.classifier, opts))
             finally:
                 local.unlink(missing_ok=True)
         return out
 
-    def __del__(self) -> None:
-        shutil.rmtree(getattr(self, "scratch", ""), ignore_errors=True)
+    def scratch(self) -> Path:
+        """This process's folder for files sent as bytes; those of dead worker processes (an actor
+        is killed, not closed) are removed first."""
+        if self._scratch is None:
+            root = Path(tempfile.gettempdir()) / "wildlife-desktop-ray-scratch"
+            for d in root.glob("*") if root.is_dir() else ():
+                if d.name.isdigit() and int(d.name) != os.getpid() and not _alive(int(d.name)):
+                    shutil.rmtree(d, ignore_errors=True)
+            self._scratch = root / str(os.getpid())
+            self._scratch.mkdir(parents=True, exist_ok=True)
+        return self._scratch
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, another user's
+    return True
 
 
 def _is_loopback(address: str) -> bool:
