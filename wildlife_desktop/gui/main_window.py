@@ -182,6 +182,8 @@ class MainWindow(QMainWindow):
         self.controller.sig_results_loaded.connect(self._on_controller_results_loaded)
         self.controller.sig_exported.connect(lambda out: self.statusBar().showMessage(
             self.tr("Exported: {0}").format(", ".join(str(p) for p in out))))
+        self.controller.sig_exported.connect(lambda out: out and self.notice.set_message(self.tr(  # where the eye is
+            "Exported {0} into {1}").format(", ".join(Path(p).name for p in out), Path(out[0]).parent)))
         self.controller.sig_exported.connect(self._on_controller_sidecars_written)
         self.controller.sig_failed.connect(self.statusBar().showMessage)
         self.controller.sig_failed.connect(self.notice.set_message)  # a failed import or export: in the window
@@ -322,13 +324,14 @@ class MainWindow(QMainWindow):
         pred = self.model.prediction(rel_path)
         self.review.show_file(rel_path, pred, pos)
         self.review.set_verified(*self.controller.verified_for(rel_path, pred))
-        seq = self.controller.sequences.get(rel_path)
-        seq_text = ""
-        if seq is not None:
-            seq_text = self.tr("{0} of {1}  ({2})").format(seq.frame_num + 1, seq.seq_num_frames, seq.seq_id)
-        self.review.set_sequence_text(seq_text)
-        self.controller.load_preview(rel_path, media.kind if media else "image",
-                                     with_meta=pred is None or not pred.meta.datetime)
+        self.review.show_sequence(rel_path, self.controller.sequences, self._datetime_of)
+        # The file's own EXIF when the results lack its time or camera (a results file may not carry them).
+        self.controller.load_preview(rel_path, media.kind if media else "image", with_meta=pred is None or not (
+            pred.meta.datetime and (pred.meta.make or pred.meta.model)))
+
+    def _datetime_of(self, rel_path: str) -> str | None:
+        pred = self.model.prediction(rel_path)
+        return pred.meta.datetime if pred is not None else None
 
     @Slot(str, object, str)
     def _on_controller_preview_image(self, rel_path: str, image: Any, error: str) -> None:

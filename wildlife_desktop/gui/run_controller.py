@@ -34,6 +34,10 @@ def run_summary_text(summary: Any, threshold: float, active_s: float | None = No
     """What a finished or cancelled run did, like the CLI's summary (``summary``: ``JobSummary``)."""
     seconds = summary.elapsed_s if active_s is None else active_s
     head = "Cancelled" if summary.cancelled else "Finished"
+    if not summary.cancelled and summary.processed == 0 and not summary.failed and summary.total:
+        return (f"Nothing to run: all {summary.total} file(s) already have results from this detector. "
+                f"At ≥ {threshold * 100:.0f} %: {summary.animals} with animals, {summary.persons} with people, "
+                f"{summary.vehicles} with vehicles, {summary.empty} empty.")
     took = f"{seconds:.1f} s" if seconds < 10 else format_eta(seconds)
     text = (f"{head}: {summary.processed} file(s) processed in {took}. "
             f"At ≥ {threshold * 100:.0f} %: {summary.animals} with animals, {summary.persons} with people, "
@@ -126,7 +130,9 @@ class RunController(QObject):
     def show_idle_progress(self) -> None:
         n = self.model.file_count()
         self.run_panel.set_progress(self.model.done_count(), n, None, None)
-        self.run_panel.set_status(self.tr("{0} of {1} files processed").format(self.model.done_count(), n))
+        left = n - self.model.done_count()  # the bar shows "done / n"; the label says what it means
+        self.run_panel.set_status("" if n == 0 else self.tr("all processed") if left <= 0
+                                  else self.tr("{0} not processed yet").format(left))
 
     @Slot()
     def start_run(self) -> bool:

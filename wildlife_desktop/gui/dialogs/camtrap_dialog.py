@@ -12,7 +12,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -78,7 +79,16 @@ class CamtrapDialog(QDialog):
             cells = (name, "" if loc.latitude is None else f"{loc.latitude}",
                      "" if loc.longitude is None else f"{loc.longitude}")
             for col, text in enumerate(cells):
-                self.locations.setItem(row, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if col == 0:  # the location's name is what the coordinates are for, not a field
+                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                    item.setToolTip(text)
+                self.locations.setItem(row, col, item)
+        header = self.locations.horizontalHeader()  # names get the room, coordinates what they need
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(col, self.fontMetrics().horizontalAdvance("-000.000000") + 24)
         self.out = QLineEdit(str(self.folder / "camtrap-dp"), self)
         browse = QPushButton(self.tr("Choose…"), self)
         browse.clicked.connect(self._on_browse_clicked)
@@ -109,6 +119,8 @@ class CamtrapDialog(QDialog):
         self._relay = _Relay(self)
         self._relay.done.connect(self._on_export_done)
         self._base = project
+        # Wide enough for the placeholders, the package path and a camera name (at 1366 px too).
+        self.setMinimumWidth(min(self.fontMetrics().horizontalAdvance("x") * 100, 720))
 
     def project(self) -> ProjectSettings:
         """The settings as shown (raises ProjectError naming a bad field)."""
@@ -158,7 +170,10 @@ class CamtrapDialog(QDialog):
     def _on_export_done(self, result: object) -> None:
         self.export_button.setEnabled(True)
         if not isinstance(result, CamtrapReport):
-            self.status.setText(str(result))
+            # The core's refusal names the CLI command; here the fields are on screen.
+            text = str(result).split(". Set them with: wildlife-desktop project", 1)
+            self.status.setText(text[0] + (self.tr(". Fill them in above, then Export again.") if len(text) > 1
+                                           else ""))
             return
         lines = [self.tr("{0} media, {1} observations written to {2}.").format(
             result.media, result.observations, result.paths[0].parent)]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
 from PySide6.QtGui import QFont, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -12,15 +15,56 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSlider,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from ...core.records import MediaMeta, Prediction
+from ...formats.bundle import SequenceInfo
 from ...formats.decisions import ReviewDecision
+from ...pipeline.sequences import ROOT_LOCATION
 from ..style import label_color
 from ..view_state import Thresholds
+from .elided import ElidedLabel
 from .image_canvas import BoxOverlay, ImageCanvasWidget
+
+
+def _clock(value: str | None) -> str:
+    """``"YYYY-MM-DD HH:MM:SS"`` -> ``"HH:MM:SS"`` ("" when unknown)."""
+    return value[11:19] if value and len(value) >= 19 else ""
+
+
+def describe_sequence(seq: SequenceInfo | None, first: str | None = None, last: str | None = None) -> str:
+    """The review pane's sequence line: "frame 2 of 5 (this folder, 14:03:12–14:03:20)".
+
+    ``first``/``last``: capture times of the sequence's first and last frames. The core's
+    location ``(root)`` (images directly in the open folder) reads "this folder"; ids such as
+    ``(root)/seq_00024`` are never shown.
+    """
+    def tr(text: str) -> str:
+        return QCoreApplication.translate("ReviewPaneWidget", text)
+
+    if seq is None:
+        return ""
+    place = tr("this folder") if seq.location == ROOT_LOCATION else tr("camera {0}").format(seq.location)
+    t0, t1 = _clock(first), _clock(last)
+    when = t0 if t0 == t1 or not t1 else (f"{t0}–{t1}" if t0 else t1)
+    where = f"{place}, {when}" if when else place
+    if seq.seq_num_frames <= 1:
+        return tr("single image ({0})").format(where)
+    return tr("frame {0} of {1} ({2})").format(seq.frame_num + 1, seq.seq_num_frames, where)
+
+
+def camera_text(meta: MediaMeta | None) -> str:
+    """The camera from EXIF make and model ("Reconyx RC55 RAPIDFIRE"); a model that already
+    names its maker ("Canon EOS 5D" by "Canon") is not repeated."""
+    if meta is None:
+        return ""
+    make, model = (meta.make or "").strip(), (meta.model or "").strip()
+    if make and model.lower().startswith(make.lower()):
+        return model
+    return " ".join(x for x in (make, model) if x)
 
 
 class ReviewPaneWidget(QWidget):
@@ -42,13 +86,18 @@ class ReviewPaneWidget(QWidget):
         self._verified: dict[int, ReviewDecision] = {}
         self._verified_empty = False
         self._setting = False  # inside set_thresholds: a change that is not the user's
+        self._meta: MediaMeta | None = None
+        self._seq_groups: tuple[int, int, dict[tuple[str, str], list[str]]] | None = None
 
-        self.title = QLabel(self.tr("No image selected"), self)
+        # Elided in the middle (the end of a camera file name tells frames apart): a long name
+        # must not make the window wider than the screen; the whole path is the tooltip.
+        self.title = ElidedLabel(self, mode=Qt.TextElideMode.ElideMiddle, auto_tooltip=False)
         self.title.setObjectName("reviewTitle")
         f = QFont(self.title.font())
         f.setBold(True)
         f.setPointSizeF(f.pointSizeF() * 1.15)
         self.title.setFont(f)
+        self.title.setText(self.tr("No image selected"))
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.position = QLabel(self)
         self.prev_button = QPushButton(self.tr("◀ Previous"), self)
@@ -65,6 +114,7 @@ class ReviewPaneWidget(QWidget):
         self.date_label = QLabel("—", self)
         self.camera_label = QLabel("—", self)
         self.sequence_label = QLabel("—", self)
+        self.sequence_label.setObjectName("sequenceLabel")
         self.status_label = QLabel("—", self)
         self.status_label.setWordWrap(True)
         info = QFormLayout()
@@ -83,8 +133,16 @@ class ReviewPaneWidget(QWidget):
         self.cls_slider, self.cls_value = self._slider(self.thresholds.classification)
         self.det_slider.setObjectName("detectionThreshold")
         self.cls_slider.setObjectName("classificationThreshold")
+        self.det_value.setObjectName("detectionThresholdValue")
+        self.cls_value.setObjectName("classificationThresholdValue")
+        self.det_value.setToolTip(self.tr("Boxes the detector is less sure about are hidden (type a value "
+                                          "or drag the slider)"))
+        self.cls_value.setToolTip(self.tr("Species labels the classifier is less sure about are not used "
+                                          "(type a value or drag the slider)"))
         self.det_slider.valueChanged.connect(self._on_slider_changed)
         self.cls_slider.valueChanged.connect(self._on_slider_changed)
+        for slider, spin in ((self.det_slider, self.det_value), (self.cls_slider, self.cls_value)):
+            spin.valueChanged.connect(slider.setValue)  # the slider's change does the rest
         sliders = QFormLayout()
         sliders.setContentsMargins(0, 0, 0, 0)
         sliders.addRow(self.tr("Detection ≥"), self._row(self.det_slider, self.det_value))
@@ -129,6 +187,9 @@ class ReviewPaneWidget(QWidget):
         self.position.setText(position)
         hint = self.tr("Loading…") if rel_path else self.tr("Select an image in the grid")
         self.canvas.set_pixmap(None, hint)
+        self._meta = None
+        self.date_label.setText("—")
+        self.camera_label.setText("—")
         self.set_meta(prediction.meta if prediction else None)
         self._refresh_detections()
 
@@ -147,11 +208,18 @@ class ReviewPaneWidget(QWidget):
         self._refresh_detections()
 
     def set_meta(self, meta: MediaMeta | None, rel_path: str | None = None) -> None:
+        """Date/time and camera of the shown file. Metadata arriving later (the file's own EXIF,
+        read when the results lack it, e.g. imported MegaDetector files carry no camera) fills
+        in what is unknown and never blanks what is known."""
         if meta is None or (rel_path is not None and rel_path != self._rel_path):
             return
+        old = self._meta
+        if old is not None:
+            meta = replace(meta, datetime=meta.datetime or old.datetime, make=meta.make or old.make,
+                           model=meta.model or old.model)
+        self._meta = meta
         self.date_label.setText(meta.datetime or self.tr("unknown"))
-        camera = " ".join(x for x in (meta.make, meta.model) if x)
-        self.camera_label.setText(camera or self.tr("unknown"))
+        self.camera_label.setText(camera_text(meta) or self.tr("unknown"))
 
     def set_verified(self, decisions: dict[int, ReviewDecision], empty: bool = False) -> None:
         """A person's decisions on the shown file (detection index → decision; ``empty``: whole file)."""
@@ -166,6 +234,24 @@ class ReviewPaneWidget(QWidget):
     def set_sequence_text(self, text: str) -> None:
         self.sequence_label.setText(text or "—")
 
+    def show_sequence(self, rel_path: str, sequences: Mapping[str, SequenceInfo],
+                      datetime_of: Callable[[str], str | None]) -> None:
+        """The shown file's place in its sequence, in words (see :func:`describe_sequence`)."""
+        seq = sequences.get(rel_path)
+        if seq is None:
+            self.set_sequence_text("")
+            return
+        key = (id(sequences), len(sequences))
+        if self._seq_groups is None or self._seq_groups[:2] != key:  # grouped once per folder's sequences
+            groups: dict[tuple[str, str], list[str]] = {}
+            for rel, s in sequences.items():
+                groups.setdefault((s.location, s.seq_id), []).append(rel)
+            for members in groups.values():
+                members.sort(key=lambda r: sequences[r].frame_num)
+            self._seq_groups = (*key, groups)
+        members = self._seq_groups[2].get((seq.location, seq.seq_id), [rel_path])
+        self.set_sequence_text(describe_sequence(seq, datetime_of(members[0]), datetime_of(members[-1])))
+
     def image_settled(self) -> bool:
         """The image (or the reason it cannot be shown) is on screen for the current file."""
         return self._rel_path is None or self._settled
@@ -178,14 +264,19 @@ class ReviewPaneWidget(QWidget):
         return self.canvas.box_count()
 
     # ---- internals ---------------------------------------------------------------------
-    def _slider(self, value: float) -> tuple[QSlider, QLabel]:
+    def _slider(self, value: float) -> tuple[QSlider, QSpinBox]:
+        """A slider and a spin box to type the value in (kept in step; the slider reports changes)."""
         s = QSlider(Qt.Orientation.Horizontal, self)
         s.setRange(0, 100)
         s.setValue(round(value * 100))
         s.setPageStep(5)
-        lab = QLabel(f"{value * 100:.0f}%", self)
-        lab.setMinimumWidth(lab.fontMetrics().horizontalAdvance("100%") + 4)
-        return s, lab
+        spin = QSpinBox(self)
+        spin.setRange(0, 100)
+        spin.setSuffix(" %")
+        spin.setValue(round(value * 100))
+        spin.setKeyboardTracking(False)  # typing "35" is one change to 35, not 3 then 35
+        spin.setAccelerated(True)
+        return s, spin
 
     @staticmethod
     def _row(a: QWidget, b: QWidget) -> QHBoxLayout:
@@ -206,8 +297,11 @@ class ReviewPaneWidget(QWidget):
     @Slot()
     def _on_slider_changed(self) -> None:
         self.thresholds = Thresholds(self.det_slider.value() / 100.0, self.cls_slider.value() / 100.0)
-        self.det_value.setText(f"{self.det_slider.value()}%")
-        self.cls_value.setText(f"{self.cls_slider.value()}%")
+        for slider, spin in ((self.det_slider, self.det_value), (self.cls_slider, self.cls_value)):
+            if spin.value() != slider.value():
+                spin.blockSignals(True)
+                spin.setValue(slider.value())
+                spin.blockSignals(False)
         self._refresh_detections()
         self.sig_thresholds_changed.emit(self.thresholds)
         if not self._setting:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QCoreApplication, Signal, Slot
 from PySide6.QtWidgets import (
-    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -16,6 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .elided import ElidedLabel, ElidingComboBox
+
+_TRAILING_NOTE = re.compile(r"\s*\([^()]*\)\s*$")
 
 def format_eta(seconds: float | None) -> str:
     if seconds is None:
@@ -26,6 +29,25 @@ def format_eta(seconds: float | None) -> str:
     if s >= 60:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s} s"
+
+
+def short_model_name(manifest: Any) -> str:
+    """The name a combo shows: the manifest's ``extra.short_name``, else its name without a trailing
+    "(…)" note ("MegadetectorLite + NanoDet (animal, person, vehicle)" -> "MegadetectorLite + NanoDet");
+    the full name goes into the tooltip."""
+    extra = manifest.extra_dict() if hasattr(manifest, "extra_dict") else {}
+    short = str(extra.get("short_name") or "").strip()
+    return short or _TRAILING_NOTE.sub("", manifest.name).strip() or manifest.name
+
+
+def model_tooltip(manifest: Any) -> str:
+    """Full name, version, licence (and the random-weights warning) of a model, for a tooltip."""
+    details = QCoreApplication.translate("RunPanelWidget", "version {0} · licence {1} · id {2}")
+    text = f"{manifest.name}\n" + details.format(manifest.version, manifest.licence, manifest.id)
+    if manifest.random_weights:
+        text += "\n" + QCoreApplication.translate(
+            "RunPanelWidget", "Random weights: for speed tests only, its boxes mean nothing")
+    return text
 
 
 class RunPanelWidget(QWidget):
@@ -58,14 +80,16 @@ class RunPanelWidget(QWidget):
 
         # Page 1: controls.
         ctrl = QWidget(self)
-        self.detector_combo = QComboBox(ctrl)
+        # Sized from a number of characters, not from the longest name (which widened the window);
+        # a name longer than the space is elided in the middle, the full name is in the tooltip.
+        self.detector_combo = ElidingComboBox(ctrl, chars=26, min_chars=12, max_chars=48)
         self.detector_combo.setObjectName("detectorCombo")
-        self.detector_combo.setMinimumContentsLength(18)
-        self.classifier_combo = QComboBox(ctrl)
-        self.classifier_combo.setMinimumContentsLength(14)
+        self.classifier_combo = ElidingComboBox(ctrl, chars=20, min_chars=10, max_chars=40)
+        self.classifier_combo.setObjectName("classifierCombo")
         self.video_spin = QDoubleSpinBox(ctrl)
         self.video_spin.setRange(0.1, 60.0)
         self.video_spin.setSingleStep(0.5)
+        self.video_spin.setDecimals(1)
         self.video_spin.setValue(1.0)
         self.video_spin.setSuffix(self.tr(" s"))
         self.video_spin.setToolTip(self.tr("Videos: run the detector on one frame every N seconds"))
@@ -80,8 +104,8 @@ class RunPanelWidget(QWidget):
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
-        self.progress.setMinimumWidth(160)
-        self.rate_label = QLabel(ctrl)
+        self.progress.setMinimumWidth(110)
+        self.rate_label = ElidedLabel(ctrl, min_text="16.5 images/s · ETA 2 min 30 s")
         self.rate_label.setObjectName("rateLabel")
         self.start_button.clicked.connect(self.sig_start_requested)
         self.pause_button.toggled.connect(self._on_pause_toggled)
@@ -91,17 +115,19 @@ class RunPanelWidget(QWidget):
         cl = QHBoxLayout(ctrl)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.addWidget(QLabel(self.tr("Detector"), ctrl))
-        cl.addWidget(self.detector_combo, 2)
+        cl.addWidget(self.detector_combo, 3)
         cl.addWidget(QLabel(self.tr("Classifier"), ctrl))
-        cl.addWidget(self.classifier_combo, 1)
-        cl.addWidget(QLabel(self.tr("Video: 1 frame /"), ctrl))
+        cl.addWidget(self.classifier_combo, 3)
+        video = QLabel(self.tr("Video frame every"), ctrl)
+        video.setToolTip(self.video_spin.toolTip())
+        cl.addWidget(video)
         cl.addWidget(self.video_spin)
         cl.addSpacing(8)
         cl.addWidget(self.start_button)
         cl.addWidget(self.pause_button)
         cl.addWidget(self.cancel_button)
         cl.addSpacing(8)
-        cl.addWidget(self.progress, 2)
+        cl.addWidget(self.progress, 1)
         cl.addWidget(self.rate_label)
 
         # Two pages shown one at a time; not a QStackedWidget, whose height is that of its
@@ -128,23 +154,35 @@ class RunPanelWidget(QWidget):
         clss = [m for m in models if m.task == "classification"]
         self.detector_combo.blockSignals(True)
         self.detector_combo.clear()
-        for m in dets:
+        shorts = [short_model_name(m) for m in dets]
+        for m, short in zip(dets, shorts, strict=True):
+            text = short if shorts.count(short) == 1 else f"{short} {m.version}"
             suffix = self.tr("  (random weights)") if m.random_weights else ""
-            self.detector_combo.addItem(f"{m.name} {m.version}{suffix}", m.id)
+            full = m.name if shorts.count(short) == 1 else f"{m.name} {m.version}"
+            self.detector_combo.add_item(full + suffix, m.id, model_tooltip(m), short=text + suffix)
         for wanted in (keep, default_detector):
             i = self.detector_combo.findData(wanted) if wanted else -1
             if i >= 0:
                 self.detector_combo.setCurrentIndex(i)
                 break
         self.detector_combo.blockSignals(False)
+        self.detector_combo.refresh_tooltip()
         self.classifier_combo.clear()
-        self.classifier_combo.addItem(self.tr("None (detector only)"), None)
+        self.classifier_combo.add_item(self.tr("None (detector only)"), None, self.tr(
+            "No classifier: boxes keep the detector's labels (animal, person, vehicle)"))
         entries = classifiers if classifiers is not None else [
             (f"{m.name} {m.version}" + (self.tr("  (random weights)") if m.random_weights else ""), m.id, m.id)
             for m in clss]
         self._aliases = {data: model_id for _text, data, model_id in entries}
-        for text, data, _model_id in entries:
-            self.classifier_combo.addItem(text, data)
+        by_id = {m.id: m for m in clss}
+        for text, data, model_id in entries:
+            m = by_id.get(model_id)
+            tip = text.strip() if m is None else f"{text.strip()}\n{model_tooltip(m)}"
+            short = ""
+            if m is not None and data == model_id and text.startswith(m.name):  # a plain pack: its short name
+                short = short_model_name(m) + (self.tr("  (random weights)") if m.random_weights else "")
+                text = m.name + (self.tr("  (random weights)") if m.random_weights else "")
+            self.classifier_combo.add_item(text, data, tip, short=short)
         self._pages[0].setVisible(not dets)
         self._pages[1].setVisible(bool(dets))
         self.sig_detector_changed.emit(self.detector_id() or "")
@@ -204,7 +242,7 @@ class RunPanelWidget(QWidget):
     def set_paused(self, paused: bool) -> None:
         """Paused: the label says so instead of a rate and ETA that no longer hold."""
         if paused:
-            self.rate_label.setText(self.tr("Paused — press Resume to continue"))
+            self.rate_label.setText(self.tr("Paused"))  # the button next to it says Resume
         elif self.rate_label.text().startswith(self.tr("Paused")):
             self.rate_label.setText(self.tr("resuming…"))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from ..item_models.thumbnail_model import SortKey, ThumbnailModel, ThumbRole
 from ..view_state import FileStatus
+from .elided import ElidingComboBox
 from .thumbnail_delegate import ThumbnailDelegate
 
 
@@ -50,9 +50,9 @@ class ThumbnailGridWidget(QWidget):
         self.view.selectionModel().currentChanged.connect(self._on_selection_current_changed)
         model.sig_layout_changed.connect(self._on_model_layout_changed)
 
-        self.filter_combo = QComboBox(self)
+        self.filter_combo = ElidingComboBox(self, chars=14, min_chars=8, max_chars=32)  # never widens the window
         self.filter_combo.setObjectName("filterCombo")
-        self.sort_combo = QComboBox(self)
+        self.sort_combo = ElidingComboBox(self, chars=12, min_chars=7, max_chars=18)
         sorts = ((self.tr("Name"), SortKey.NAME), (self.tr("Date"), SortKey.DATE),
                  (self.tr("Confidence"), SortKey.CONFIDENCE), (self.tr("Class"), SortKey.CLASS),
                  (self.tr("Sequence"), SortKey.SEQUENCE), (self.tr("Review state"), SortKey.STATUS))

@@ -7,9 +7,11 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
+from ...pipeline.sequences import ROOT_LOCATION
 from ...review.queue import QueueFilter, QueueItem
+from .elided import ElidingComboBox
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -26,8 +28,9 @@ class VerifyFilterBarWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.class_combo = QComboBox(self)
-        self.place_combo = QComboBox(self)
+        # Sized in characters, never by the longest species or folder name; longer ones are elided.
+        self.class_combo = ElidingComboBox(self, chars=14, min_chars=9, max_chars=30)
+        self.place_combo = ElidingComboBox(self, chars=18, min_chars=9, max_chars=36)
         self.date_from = QLineEdit(self)
         self.date_to = QLineEdit(self)
         for e, ph in ((self.date_from, self.tr("from YYYY-MM-DD")), (self.date_to, self.tr("to YYYY-MM-DD"))):
@@ -68,8 +71,11 @@ class VerifyFilterBarWidget(QWidget):
             return
         super().keyPressEvent(event)
 
-    def set_items(self, items: Iterable[QueueItem], accept: float) -> None:
-        """Fill the choices from the (unfiltered) queue; keeps nothing selected."""
+    def set_items(self, items: Iterable[QueueItem], accept: float, root_name: str = "") -> None:
+        """Fill the choices from the (unfiltered) queue; keeps nothing selected.
+
+        ``root_name``: the open folder's name, shown for the images that sit directly in it
+        (the location ``(root)`` of the core)."""
         items = list(items)
         self._quiet = True
         try:
@@ -80,9 +86,16 @@ class VerifyFilterBarWidget(QWidget):
             self.place_combo.clear()
             self.place_combo.addItem(self.tr("All places"), None)
             for loc in sorted({it.location for it in items if it.location}):
-                self.place_combo.addItem(self.tr("camera {0}").format(loc), ("location", loc))
+                if loc == ROOT_LOCATION:
+                    text = self.tr("{0} (top folder)").format(root_name) if root_name else self.tr("top folder")
+                    tip = self.tr("Images directly in the open folder, not in a subfolder")
+                else:
+                    text = self.tr("camera {0}").format(loc)
+                    tip = self.tr("Camera {0}: its folder, overflow folders such as 100RECNX included").format(loc)
+                self.place_combo.add_item(text, ("location", loc), tip)
             for folder in sorted({it.folder for it in items if it.folder}):
-                self.place_combo.addItem(self.tr("folder {0}").format(folder), ("folder", folder))
+                self.place_combo.add_item(self.tr("folder {0}").format(folder), ("folder", folder),
+                                          self.tr("Folder {0} and its subfolders").format(folder))
             self.date_from.clear()
             self.date_to.clear()
             self.set_accept(accept)

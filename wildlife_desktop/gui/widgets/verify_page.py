@@ -11,6 +11,7 @@ crops of the queue, so after a key press the next crop is usually already in mem
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -183,7 +184,7 @@ class VerifyPageWidget(QWidget):
         for rel, seq in sorted(self._sequences.items(), key=lambda kv: (kv[1].seq_id, kv[1].frame_num)):
             self._by_seq.setdefault((seq.location, seq.seq_id), []).append(rel)
         if session is not None:
-            self.filter_bar.set_items(session.items, session.thresholds.accept)
+            self.filter_bar.set_items(session.items, session.thresholds.accept, folder.name if folder else "")
         self.set_keymap(self.keymap)
         self._show_current()
 
@@ -306,7 +307,10 @@ class VerifyPageWidget(QWidget):
         self.reasons_label.setText(self.tr("Why you see it: {0}  ·  {1}").format(
             ", ".join(reasons[r] for r in cur.reasons), detail))
         self.decided_label.setText(self._decision_text(cur))
-        self.file_label.setText(cur.file + (f"\n{cur.datetime}" if cur.datetime else ""))
+        # A camera file name has no spaces: break points after _ - . / let it wrap, not widen the panel.
+        shown = re.sub(r"([_\-./])", "\\1\u200b", cur.file)
+        self.file_label.setText(shown + (f"\n{cur.datetime}" if cur.datetime else ""))
+        self.file_label.setToolTip(cur.file)
         self.frame_view.set_box(det.bbox, label_color(cur.model_label))
         assert s is not None
         for it in (cur, *self._upcoming(PREFETCH)):
@@ -373,7 +377,9 @@ class VerifyPageWidget(QWidget):
             return
         p = s.progress()
         self.progress_label.setText(self.tr("{0} done / {1} remaining").format(p.done, p.remaining))
-        if p.pace_s is None or p.eta_s is None:
+        if p.remaining == 0:  # nothing left: "ETA 0 s" says nothing
+            self.eta_label.setText(self.tr("{0:.1f} s per crop").format(p.pace_s) if p.pace_s else "")
+        elif p.pace_s is None or p.eta_s is None:
             self.eta_label.setText(self.tr("ETA after a few decisions"))
         else:
             self.eta_label.setText(self.tr("ETA {0} at your pace ({1:.1f} s per crop)").format(
