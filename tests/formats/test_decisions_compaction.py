@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -87,15 +88,20 @@ def test_compaction_threshold() -> None:
 
 
 _APPENDER = """
-import sys
+import sys, time
 from pathlib import Path
 from wildlife_desktop.formats.decisions import DecisionLog, ReviewDecision
 log = DecisionLog(Path(sys.argv[1]))
+stop = Path(sys.argv[2])
 log.read_all()
 print("ready", flush=True)
-for i in range(int(sys.argv[2])):  # one key press after another, superseding each other
+i = 0
+while i < 50 or (not stop.exists() and i < 20000):  # key presses until the parent has compacted often enough
     log.append([ReviewDecision(f"new/{i % 25:02d}.jpg", "dnew", "relabel", f"label{i}", "bob",
-                               f"2026-02-01T00:{i // 60 % 60:02d}:{i % 60:02d}+00:00")])
+                               f"2026-02-01T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}+00:00")])
+    i += 1
+    time.sleep(0.002)
+print(i, flush=True)
 """
 
 
@@ -103,16 +109,19 @@ def test_compaction_racing_another_process_appending_loses_nothing(tmp_path: Pat
     state = tmp_path / ".wildlife"
     old = [_rec(i % 300, "relabel", f"old{i}", t=i) for i in range(3_000)]
     save_decisions(state, old)
-    n = 400
-    proc = subprocess.Popen([sys.executable, "-c", _APPENDER, str(state), str(n)], cwd=REPO,
+    stop = tmp_path / "stop"
+    proc = subprocess.Popen([sys.executable, "-c", _APPENDER, str(state), str(stop)], cwd=REPO,
                             env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     compactions = 0
-    while proc.poll() is None:
+    deadline = time.monotonic() + 120
+    while compactions < 3 and proc.poll() is None and time.monotonic() < deadline:  # while it keeps appending
         compactions += compact_decisions(state, force=True).compacted
+    stop.touch()
+    n = int(proc.stdout.readline())
     assert proc.wait(timeout=120) == 0
-    compactions += compact_decisions(state, force=True).compacted
-    assert compactions >= 2, "the compactions did not overlap the appends"
+    assert compactions >= 3, "the compactions did not overlap the appends"
+    compact_decisions(state, force=True)
     live = load_decisions(state)
     every = Counter(_archived(state)) + Counter(live)
     appended = [(f"new/{i % 25:02d}.jpg", f"label{i}") for i in range(n)]

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from PIL import Image
@@ -107,10 +108,13 @@ def test_a_review_session_and_an_import_at_once_keep_both(tmp_path: Path) -> Non
     proc = _import(folder, _csv(tmp_path / "bob.csv", theirs, "bob", "roe_deer"))
     while proc.poll() is None or len(mine) < 3:  # key presses while the import runs, and after it
         item = session.current
-        assert item is not None
+        if item is None:  # every crop decided before the import ended (a slow machine): wait for it
+            break
         mine.add((item.file, item.detection_id))
         session.relabel("badger")
+        time.sleep(0.01)  # a person's pace: the presses spread over the import
     _finish(proc)
+    assert len(mine) >= 3
     eff = latest_decisions(load_decisions(folder / ".wildlife"))
     theirs_kept = {k for k in theirs if k not in mine}
     assert mine <= set(eff) and theirs_kept <= set(eff)
