@@ -46,6 +46,7 @@ class FinetuneTrainingPage(QWizardPage):
         self.progress.setTextVisible(True)
         self.rate_label = QLabel(self)
         self.rate_label.setObjectName("finetuneRate")
+        self.rate_label.setWordWrap(True)  # a long stage message wraps instead of widening the wizard
         self.info_label = QLabel(self)
         self.info_label.setWordWrap(True)
         self.info_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

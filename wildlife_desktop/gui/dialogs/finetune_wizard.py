@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QWidget, QWizard
 
 from ...core.paths import AppPaths
 from ..finetune_controller import FinetuneController
+from ..widgets.run_panel import short_model_name
 from .finetune_data_page import FinetuneDataPage
 from .finetune_options_page import FinetuneOptionsPage
 from .finetune_results_page import FinetuneResultsPage
@@ -79,10 +80,11 @@ class FinetuneWizard(QWizard):
         self.setMinimumSize(720, 520)
 
     def default_name(self) -> str:
-        """``"<base name> – <first folder's name>"``."""
+        """``"<base short name> – <first folder's name>"``."""
         base = self.data_page.base_model()
         folders = self.data_page.folders()
-        parts = [base.name if base is not None else self.tr("Classifier")]
+        # the base's short name: "MobileNetV2 ImageNet", not its "(feature extractor; …)" note
+        parts = [short_model_name(base) if base is not None else self.tr("Classifier")]
         if folders:
             parts.append(folders[0].name)
         return " – ".join(parts)

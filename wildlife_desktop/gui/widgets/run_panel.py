@@ -82,9 +82,9 @@ class RunPanelWidget(QWidget):
         ctrl = QWidget(self)
         # Sized from a number of characters, not from the longest name (which widened the window);
         # a name longer than the space is elided in the middle, the full name is in the tooltip.
-        self.detector_combo = ElidingComboBox(ctrl, chars=26, min_chars=12, max_chars=48)
+        self.detector_combo = ElidingComboBox(ctrl, chars=26, min_chars=20, max_chars=48)
         self.detector_combo.setObjectName("detectorCombo")
-        self.classifier_combo = ElidingComboBox(ctrl, chars=20, min_chars=10, max_chars=40)
+        self.classifier_combo = ElidingComboBox(ctrl, chars=20, min_chars=14, max_chars=40)
         self.classifier_combo.setObjectName("classifierCombo")
         self.video_spin = QDoubleSpinBox(ctrl)
         self.video_spin.setRange(0.1, 60.0)
@@ -105,7 +105,7 @@ class RunPanelWidget(QWidget):
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
         self.progress.setMinimumWidth(110)
-        self.rate_label = ElidedLabel(ctrl, min_text="16.5 images/s · ETA 2 min 30 s")
+        self.rate_label = ElidedLabel(ctrl, min_text="16.5 images/s · ETA 26 s")
         self.rate_label.setObjectName("rateLabel")
         self.start_button.clicked.connect(self.sig_start_requested)
         self.pause_button.toggled.connect(self._on_pause_toggled)
