@@ -100,7 +100,12 @@ class ThumbnailDelegate(QStyledItemDelegate):
         left = area.left() + 4
         for text, color in chip_specs(status, index.data(ThumbRole.TOP)):
             fm = painter.fontMetrics()
-            text = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(20, area.right() - left - 8))
+            room = max(20, area.right() - left - 8 - 24)  # 24: the reviewed tick's corner stays free
+            label, _sp, pct = text.rpartition(" ")
+            if fm.horizontalAdvance(text) > room and label and pct.endswith("%"):  # keep "84%", shorten the name
+                text = fm.elidedText(label, Qt.TextElideMode.ElideRight, room - fm.horizontalAdvance(" " + pct)) \
+                    + " " + pct
+            text = fm.elidedText(text, Qt.TextElideMode.ElideRight, room)
             chip = QRect(left, area.top() + 4, fm.horizontalAdvance(text) + 10, fm.height() + 4)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(color)
