@@ -107,6 +107,11 @@ class MainWindow(QMainWindow):
         self._thresholds_timer.setSingleShot(True)
         self._thresholds_timer.setInterval(THRESHOLDS_THROTTLE_MS)
         self._thresholds_timer.timeout.connect(self._apply_thresholds)
+        # The grid's review-state and verified-label filters: per-file index made on the pool.
+        self._review_index_timer = QTimer(self)
+        self._review_index_timer.setSingleShot(True)
+        self._review_index_timer.setInterval(300)
+        self._review_index_timer.timeout.connect(self._refresh_review_index)
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.folders)
@@ -192,6 +197,7 @@ class MainWindow(QMainWindow):
         self.controller.sig_preview_image.connect(self._on_controller_preview_image)
         self.controller.sig_preview_meta.connect(lambda rel, meta: self.review.set_meta(meta, rel))
         self.verifier.sig_reviewed_changed.connect(self.model.set_reviewed)
+        self.verifier.sig_reviewed_changed.connect(lambda _f: self._review_index_timer.start())
         self.verifier.sig_reviewed_changed.connect(self._on_verifier_reviewed_changed)
         self.verify.sig_next_step.connect(self._on_verify_next_step)
         self.verifier.sig_status.connect(self.statusBar().showMessage)
@@ -294,6 +300,8 @@ class MainWindow(QMainWindow):
             self.model.thresholds = self.review.thresholds
             self.model.replace_results(c.results.predictions, c.digests, c.labels)
             self.model.set_reviewed(c.reviewed_files())
+            self.model.set_sequences(dict(c.sequences))
+            self._refresh_review_index()
             self.grid.refresh_filters()
             if imported:  # demo/import: land on the first detection
                 self.grid.select_row(self.model.first_row_with_detection())
@@ -306,6 +314,21 @@ class MainWindow(QMainWindow):
         self.runs.update_banner()
         if not self.engine.running:
             self.runs.show_idle_progress()
+
+    @Slot()
+    def _refresh_review_index(self) -> None:
+        """Per-file verified labels and review states for the grid's filters (on the pool)."""
+        from . import review_settings
+        from .view_state import file_reviews
+
+        history, reviewer, folder = tuple(self.controller.decisions), review_settings.stored_reviewer(), self.folder
+
+        def done(reviews: dict[str, Any]) -> None:
+            if folder == self.folder:
+                self.model.set_review_index(reviews)
+                self.grid.refresh_filters()
+
+        run_in_pool(lambda: file_reviews(history, reviewer), done, None, self)
 
     @Slot(str)
     def _on_model_thumbnail_wanted(self, rel_path: str) -> None:

@@ -6,10 +6,15 @@ the stored model output (the journal keeps every box above the job's confidence 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from enum import Enum
+from typing import Final
 
-from ..core.records import Detection, Prediction
+from ..core.records import Detection, MediaFile, Prediction
+from ..formats.bundle import SequenceInfo
+from ..formats.decisions import ReviewDecision, latest_decisions
+from ..review.queue import disagrees
 
 
 class FileStatus(str, Enum):
@@ -121,3 +126,144 @@ class Thresholds:
         if not dets:
             return None
         return self.label(dets[0]), dets[0].confidence
+
+
+# ---- season filters of the grid (issue 14): computed on the pool, never per row on the GUI thread ----
+
+#: Review states of a file (``review.queue.REVIEW_STATES`` at file level).
+FILE_STATES: Final[tuple[str, ...]] = ("not_reviewed", "verified", "mine", "relabelled", "rejected", "disagreement")
+
+
+@dataclass(frozen=True, slots=True)
+class FileReview:
+    """What the grid's filters need of one file's effective decisions."""
+
+    labels: frozenset[str]  # verified labels (accept / relabel / unknown), lower case
+    states: frozenset[str]
+
+
+@dataclass(frozen=True)
+class GridFilter:
+    """The grid's filters; empty fields do not filter. ``label`` is the verified label, else the top one."""
+
+    status: str | None = None  # a FileStatus value, or "unreviewed"
+    label: str = ""
+    states: frozenset[str] = frozenset()
+    location: str = ""
+    date_from: str = ""  # "YYYY-MM-DD", inclusive
+    date_to: str = ""
+    min_conf: float = 0.0  # confidence band of the file's best visible detection
+    max_conf: float = 1.0
+
+    @property
+    def active(self) -> bool:
+        return self != GridFilter()
+
+
+def file_reviews(decisions: Iterable[ReviewDecision], reviewer: str = "") -> dict[str, FileReview]:
+    """Per file, its verified labels and review states from the history (latest decision per key wins).
+
+    Files without an effective decision are absent (they are "not reviewed"). Pure Python; the
+    window calls it on the pool (a season's history is 10^5 records).
+    """
+    latest = latest_decisions(decisions)
+    per: dict[str, tuple[set[str], set[str]]] = {}
+    for d in latest.values():
+        if d.decision not in ("accept", "relabel", "unknown", "reject", "empty"):
+            continue  # counts, audit answers: not a verification of a box
+        labels, states = per.setdefault(d.file, (set(), set()))
+        if reviewer and d.reviewer == reviewer:
+            states.add("mine")
+        if d.decision in ("accept", "relabel", "unknown"):
+            states.add("verified")
+            if d.label:
+                labels.add(d.label.lower())
+        else:
+            states |= {"rejected", "disagreement"}
+        if d.decision == "relabel" and d.model_label and d.label.lower() != d.model_label.lower():
+            states |= {"relabelled", "disagreement"}
+    return {f: FileReview(frozenset(lab), frozenset(st)) for f, (lab, st) in per.items()}
+
+
+def compute_grid_rows(
+    files: Sequence[MediaFile],
+    digests: Mapping[str, PredictionDigest],
+    predictions: Mapping[str, Prediction],
+    thresholds: Thresholds,
+    flt: GridFilter,
+    *,
+    reviewed: Set[str] = frozenset(),
+    reviews: Mapping[str, FileReview] | None = None,
+    sequences: Mapping[str, SequenceInfo] | None = None,
+) -> list[int]:
+    """Indices into ``files`` that pass ``flt`` (file order). Pure Python: safe on a pool thread."""
+    reviews = reviews or {}
+    sequences = sequences or {}
+    status_of, top_of = thresholds.status_of, thresholds.top_of
+    want_label = flt.label.lower()
+    lo, hi = flt.min_conf, flt.max_conf
+    band = lo > 0.0 or hi < 1.0
+    keep: list[int] = []
+    for i, f in enumerate(files):
+        rel = f.rel_path
+        d = digests.get(rel)
+        if band:
+            top = top_of(d)
+            if top is None or not lo <= top[1] <= hi:
+                continue
+        if flt.status is not None:
+            if flt.status == "unreviewed":
+                if rel in reviewed:
+                    continue
+            elif status_of(d).value != flt.status:
+                continue
+        rv = reviews.get(rel)
+        if flt.states:
+            states = rv.states if rv is not None else _NOT_REVIEWED
+            if d is not None and d.best is not None and rv is None and disagrees(d.best):
+                states = _NOT_REVIEWED_DISAGREE
+            if not flt.states & states:
+                continue
+        if want_label:
+            if rv is not None and rv.labels:
+                if want_label not in rv.labels:
+                    continue
+            else:
+                top = top_of(d)
+                if top is None or top[0].lower() != want_label:
+                    continue
+        if flt.location:
+            seq = sequences.get(rel)
+            if seq is None or seq.location != flt.location:
+                continue
+        if flt.date_from or flt.date_to:
+            p = predictions.get(rel)
+            day = (p.meta.datetime or "")[:10] if p is not None else ""
+            if not day or (flt.date_from and day < flt.date_from) or (flt.date_to and day > flt.date_to):
+                continue
+        keep.append(i)
+    return keep
+
+
+def event_sort_key(files: Sequence[MediaFile], predictions: Mapping[str, Prediction],
+                   sequences: Mapping[str, SequenceInfo]) -> Callable[[int], tuple[str, str, str, int, str]]:
+    """Sort key by event: camera, the event's first capture time, the event, its frame order."""
+    start: dict[str, str] = {}
+    for rel, seq in sequences.items():
+        p = predictions.get(rel)
+        t = (p.meta.datetime if p is not None else None) or "~"
+        if t < start.get(seq.seq_id, "~~"):
+            start[seq.seq_id] = t
+
+    def key(i: int) -> tuple[str, str, str, int, str]:
+        rel = files[i].rel_path
+        seq = sequences.get(rel)
+        if seq is None:
+            return (rel.rpartition("/")[0], "~", rel, 0, rel)
+        return (seq.location, start.get(seq.seq_id, "~"), seq.seq_id, seq.frame_num, rel)
+
+    return key
+
+
+_NOT_REVIEWED: Final = frozenset({"not_reviewed"})
+_NOT_REVIEWED_DISAGREE: Final = frozenset({"not_reviewed", "disagreement"})

@@ -178,11 +178,24 @@ class ReviewSession:
         self._items = tuple(it for it in self._all if self._matches(self._filter, it))
         self._goto_key((current.file, current.detection_id) if current is not None else None)
 
-    def set_filter(self, flt: QueueFilter) -> None:
-        """Restrict the queue (class, folder, camera, dates); the cursor goes to the first undecided."""
+    def set_filter(self, flt: QueueFilter, items: Sequence[QueueItem] | None = None) -> None:
+        """Restrict the queue (class, folder, camera, dates); the cursor goes to the first undecided.
+
+        ``items``: the answer of :meth:`filter_items` for ``flt``, when it was computed elsewhere
+        (the window computes it on a pool thread for a season's queue).
+        """
         self._filter = flt
-        self._items = tuple(it for it in self._all if self._matches(flt, it))
+        self._items = tuple(items) if items is not None else self.filter_items(flt)
         self._cursor = self._next_undecided(-1)
+
+    def filter_items(self, flt: QueueFilter) -> tuple[QueueItem, ...]:
+        """The queue items ``flt`` keeps (pure reads: may run on another thread meanwhile)."""
+        return tuple(it for it in self._all if self._matches(flt, it))
+
+    @property
+    def all_items(self) -> tuple[QueueItem, ...]:
+        """The whole queue, before the filter."""
+        return self._all
 
     def _matches(self, flt: QueueFilter, item: QueueItem) -> bool:
         return flt.matches(item, self.decision_for(item), self.reviewer)

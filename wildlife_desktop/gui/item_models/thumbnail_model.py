@@ -16,6 +16,12 @@ string list holds one empty string per shown row; ``data()`` is answered here. `
 C++ too (Qt asks it for every painted cell); the grid view turns off the editing and dragging
 those flags would allow.
 
+Season filters (issue 14: verified-or-top label, review state, camera, dates, confidence band)
+and the event sort are computed by :func:`view_state.compute_grid_rows` on the pool when the
+folder has :attr:`ThumbnailModel.async_min_files` files or more: the GUI thread only swaps the
+row list in (a generation number drops answers overtaken by a newer change). Below that the
+rows are computed at once (a few ms).
+
 Threading: GUI thread only. Thumbnails arrive as ``QImage`` from the loader and are turned
 into ``QPixmap`` here (on the GUI thread) in :meth:`set_thumbnail`.
 """
@@ -32,7 +38,16 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, QStringLis
 from PySide6.QtGui import QImage, QPixmap
 
 from ...core.records import MediaFile, Prediction
-from ..view_state import FileStatus, PredictionDigest, Thresholds
+from ...formats.bundle import SequenceInfo
+from ..view_state import (
+    FileReview,
+    FileStatus,
+    GridFilter,
+    PredictionDigest,
+    Thresholds,
+    compute_grid_rows,
+    event_sort_key,
+)
 
 #: During a run, rows that must move (sorted or filtered grid) move at most this often: a
 #: relayout is a pass over every file, and batches arrive every 100 ms.
@@ -59,10 +74,13 @@ class SortKey(IntEnum):
     CLASS = 3
     SEQUENCE = 4
     STATUS = 5
+    EVENT = 6  # camera, event start time, frame in the event (the folder's sequences)
 
 
 #: Filter values: None = all, or a FileStatus value, or "label:<name>", or "unreviewed".
 FilterKey = str | None
+#: Folders this big have their rows computed on the pool (see the module docstring).
+ASYNC_MIN_FILES: Final[int] = 20_000
 
 
 def index_files(files: Sequence[MediaFile]) -> dict[str, int]:
@@ -93,6 +111,13 @@ class ThumbnailModel(QStringListModel):
         self.thresholds = Thresholds()
         self._filter: FilterKey = None
         self._min_conf = 0.0
+        self._grid_filter = GridFilter()
+        self._reviews: dict[str, FileReview] = {}
+        self._review_labels: set[str] = set()  # verified labels (lower case)
+        self._sequences: dict[str, SequenceInfo] = {}
+        self.async_min_files = ASYNC_MIN_FILES
+        self._generation = 0  # of the row computation; answers of older ones are dropped
+        self._pending = False  # a pool computation is on its way
         self._sort = SortKey.NAME
         self._descending = False
         self._relayout_timer = QTimer(self)
@@ -151,7 +176,8 @@ class ThumbnailModel(QStringListModel):
         self._after_predictions_changed()
 
     def _after_predictions_changed(self, *, throttled: bool = False) -> None:
-        if self._filter is None and self._min_conf <= 0 and self._sort == SortKey.NAME and not self._descending:
+        if (self._filter is None and self._min_conf <= 0 and not self._grid_filter.active
+                and self._sort == SortKey.NAME and not self._descending):
             # Rows do not move (the usual case during a run): repaint them.
             self._repaint_all()
             return
@@ -174,6 +200,9 @@ class ThumbnailModel(QStringListModel):
         self.folder = None
         self._files, self._rows, self._predictions, self._digests = [], [], {}, {}
         self._index_of, self._row_of, self._labels = {}, None, set()
+        self._reviews, self._review_labels, self._sequences = {}, set(), {}
+        self._generation += 1  # a row computation on its way belongs to the folder left
+        self._pending = False
         self._pixmaps.clear()
         self.setStringList([])  # the model reset
 
@@ -190,13 +219,44 @@ class ThumbnailModel(QStringListModel):
         self._sort, self._descending = SortKey(key), descending
         self._relayout()
 
+    def set_grid_filter(self, flt: GridFilter) -> None:
+        """The season filters (label, review state, camera, dates, confidence band), with the Show key."""
+        if flt != self._grid_filter:
+            self._grid_filter = flt
+            self._relayout()
+
+    @property
+    def grid_filter(self) -> GridFilter:
+        return self._grid_filter
+
+    def set_review_index(self, reviews: dict[str, FileReview]) -> None:
+        """Per-file verified labels and review states (``view_state.file_reviews``, made on the pool)."""
+        self._reviews = reviews
+        self._review_labels = {lab for r in reviews.values() for lab in r.labels}
+        if self._grid_filter.label or self._grid_filter.states:
+            self._relayout()
+
+    def set_sequences(self, sequences: dict[str, SequenceInfo]) -> None:
+        """The folder's events (camera/location filter, event sort)."""
+        self._sequences = sequences
+        if self._grid_filter.location or self._sort == SortKey.EVENT:
+            self._relayout()
+
+    def locations(self) -> list[str]:
+        return sorted({s.location for s in self._sequences.values() if s.location})
+
+    def relayout_pending(self) -> bool:
+        """True while rows are being computed on the pool."""
+        return self._pending
+
     def labels(self) -> list[str]:
         """The classifier labels of the files' most confident boxes, at any threshold (filter combo).
 
         Threshold-free on purpose: the list is rebuilt on every slider step, and a scan of
         every file per step is what made the slider stall on big folders.
         """
-        return sorted(self._labels)
+        known = {lab.lower() for lab in self._labels}
+        return sorted(self._labels | {lab for lab in self._review_labels if lab not in known})
 
     # ---- thumbnails ----------------------------------------------------------------------
     def set_thumbnail(self, rel_path: str, image: QImage | None) -> None:
@@ -312,7 +372,24 @@ class ThumbnailModel(QStringListModel):
     # ---- internals -----------------------------------------------------------------------
     def _relayout(self) -> None:
         self._relayout_timer.stop()
-        rows = self._compute_rows()
+        self._generation += 1
+        if len(self._files) < self.async_min_files:
+            self._pending = False
+            self._apply_rows(self._compute_rows())
+            return
+        from ..workers import run_in_pool
+
+        gen, compute = self._generation, self._rows_job()
+        self._pending = True
+
+        def done(rows: list[int]) -> None:
+            if gen == self._generation:
+                self._pending = False
+                self._apply_rows(rows)
+
+        run_in_pool(compute, done, lambda _e: done(self._rows), self)
+
+    def _apply_rows(self, rows: list[int]) -> None:
         if rows == self._rows:  # same order (e.g. name order, no filter): nothing moves
             self._repaint_all()
             self.sig_layout_changed.emit()
@@ -363,11 +440,31 @@ class ThumbnailModel(QStringListModel):
         self._row_of = None if identity else {i: r for r, i in enumerate(rows)}
 
     def _compute_rows(self) -> list[int]:
-        th = self.thresholds
-        digs = self._digests
-        files = self._files
-        flt = self._filter
-        min_conf = self._min_conf
+        return self._rows_job()()
+
+    def _rows_job(self) -> Callable[[], list[int]]:
+        """The row computation over a snapshot of the current state (callable on a pool thread)."""
+        th, digs, files, preds = self.thresholds, self._digests, self._files, self._predictions
+        flt, min_conf, gflt = self._filter, self._min_conf, self._grid_filter
+        reviewed, reviews, seqs = frozenset(self._reviewed), self._reviews, self._sequences
+        sort_key, desc = self._sort, self._descending
+        sort = sort_key != SortKey.NAME or desc
+
+        def job() -> list[int]:
+            idx = self._filtered(th, digs, files, flt, min_conf, reviewed)
+            if gflt.active:
+                keep = set(compute_grid_rows(files, digs, preds, th, gflt, reviewed=reviewed, reviews=reviews,
+                                             sequences=seqs))
+                idx = [i for i in idx if i in keep]
+            if sort:
+                idx.sort(key=self._sort_key_of(sort_key, files, preds, digs, th, seqs), reverse=desc)
+            return idx
+
+        return job
+
+    @staticmethod
+    def _filtered(th: Thresholds, digs: dict[str, PredictionDigest], files: list[MediaFile], flt: FilterKey,
+                  min_conf: float, reviewed: frozenset[str]) -> list[int]:
         idx: list[int]
         if flt is not None or min_conf > 0:
             status_of, top_of = th.status_of, th.top_of
@@ -380,7 +477,7 @@ class ThumbnailModel(QStringListModel):
                 if flt is None:
                     keep.append(i)
                 elif flt == "unreviewed":
-                    if rel not in self._reviewed:
+                    if rel not in reviewed:
                         keep.append(i)
                 elif flt.startswith("label:"):
                     top = top_of(d)
@@ -391,13 +488,16 @@ class ThumbnailModel(QStringListModel):
             idx = keep
         else:
             idx = list(range(len(files)))
-        if self._sort != SortKey.NAME or self._descending:
-            idx.sort(key=self._sort_key_fn(), reverse=self._descending)
         return idx
 
     def _sort_key_fn(self) -> Any:
-        files, preds, digs, th = self._files, self._predictions, self._digests, self.thresholds
-        key = self._sort
+        return self._sort_key_of(self._sort, self._files, self._predictions, self._digests, self.thresholds,
+                                 self._sequences)
+
+    @staticmethod
+    def _sort_key_of(key: SortKey, files: list[MediaFile], preds: dict[str, Prediction],
+                     digs: dict[str, PredictionDigest], th: Thresholds, seqs: dict[str, SequenceInfo]) -> Any:
+        """The sort key over a snapshot (pure Python: called on the pool for big folders)."""
         t = th.detection
 
         def date_of(i: int) -> str:
@@ -418,6 +518,8 @@ class ThumbnailModel(QStringListModel):
             # Camera folder first, then capture time: a burst stays together, as the core's
             # sequence grouping does (folder = camera, time gap splits bursts).
             return lambda i: (files[i].rel_path.rpartition("/")[0], date_of(i), files[i].rel_path)
+        if key == SortKey.EVENT:
+            return event_sort_key(files, preds, seqs)
         if key == SortKey.STATUS:
             status_of = th.status_of
             return lambda i: (status_of(digs.get(files[i].rel_path)).value, files[i].rel_path)

@@ -17,7 +17,7 @@ from ...review.keymap import keys_for
 
 A = ReviewAction
 MAIN_ACTIONS = (A.ACCEPT, A.REJECT, A.UNKNOWN, A.RELABEL, A.MARK_EMPTY, A.APPLY_TO_SEQUENCE,
-                A.SKIP, A.BACK, A.UNDO, A.REDO, A.HELP)
+                A.ACCEPT_SUGGESTION, A.SKIP, A.BACK, A.UNDO, A.REDO, A.HELP)
 _SYMBOLS = {"Return": "⏎ Enter", "Enter": "⏎ Enter", "Backspace": "⌫", "Left": "←", "Right": "→"}
 
 
@@ -36,6 +36,7 @@ class DecisionBarWidget(QWidget):
         self._names = {A.ACCEPT: self.tr("Accept"), A.REJECT: self.tr("False detection"),
                        A.UNKNOWN: self.tr("Unknown"), A.RELABEL: self.tr("Relabel…"),
                        A.MARK_EMPTY: self.tr("Image empty"), A.APPLY_TO_SEQUENCE: self.tr("Apply to sequence"),
+                       A.ACCEPT_SUGGESTION: self.tr("Take suggestion"),
                        A.SKIP: self.tr("Skip"), A.BACK: self.tr("Back"), A.UNDO: self.tr("Undo"),
                        A.REDO: self.tr("Redo"), A.HELP: self.tr("Keys")}
         grid = QGridLayout(self)

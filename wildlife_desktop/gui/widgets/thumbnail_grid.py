@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListView,
     QStackedWidget,
     QToolButton,
@@ -14,9 +17,19 @@ from PySide6.QtWidgets import (
 )
 
 from ..item_models.thumbnail_model import SortKey, ThumbnailModel, ThumbRole
-from ..view_state import FileStatus
+from ..view_state import FileStatus, GridFilter
 from .elided import ElidingComboBox
 from .thumbnail_delegate import ThumbnailDelegate
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Confidence bands of the season filters: (text, low, high).
+CONFIDENCE_BANDS = (("below 50 %", 0.0, 0.4999), ("50–80 %", 0.5, 0.7999), ("80–98 %", 0.8, 0.9799),
+                    ("98 % and above", 0.98, 1.0))
+
+
+def band_of(data: object) -> tuple[float, float] | None:
+    """(low, high) of a confidence combo's item data (an index into CONFIDENCE_BANDS; -1: any)."""
+    return CONFIDENCE_BANDS[data][1:] if isinstance(data, int) and 0 <= data < len(CONFIDENCE_BANDS) else None
 
 
 class ThumbnailGridWidget(QWidget):
@@ -55,7 +68,8 @@ class ThumbnailGridWidget(QWidget):
         self.sort_combo = ElidingComboBox(self, chars=12, min_chars=7, max_chars=18)
         sorts = ((self.tr("Name"), SortKey.NAME), (self.tr("Date"), SortKey.DATE),
                  (self.tr("Confidence"), SortKey.CONFIDENCE), (self.tr("Class"), SortKey.CLASS),
-                 (self.tr("Sequence"), SortKey.SEQUENCE), (self.tr("Review state"), SortKey.STATUS))
+                 (self.tr("Sequence"), SortKey.SEQUENCE), (self.tr("Event"), SortKey.EVENT),
+                 (self.tr("Review state"), SortKey.STATUS))
         for label, key in sorts:
             self.sort_combo.addItem(label, int(key))
         self.order_button = QToolButton(self)
@@ -64,6 +78,30 @@ class ThumbnailGridWidget(QWidget):
         self.order_button.setToolTip(self.tr("Reverse order"))
         self.count_label = QLabel(self)
         self.count_label.setObjectName("gridCount")
+        # Season filters (issue 14), on a second row shown by the "Filters" button.
+        self.more_button = QToolButton(self)
+        self.more_button.setCheckable(True)
+        self.more_button.setText(self.tr("Filters"))
+        self.more_button.setToolTip(self.tr("Filter by review state, camera, dates and confidence"))
+        self.state_combo = ElidingComboBox(self, chars=12, min_chars=8, max_chars=20)
+        self.state_combo.addItem(self.tr("Any state"), "")
+        for text, key in ((self.tr("Not reviewed"), "not_reviewed"), (self.tr("Verified"), "verified"),
+                          (self.tr("Verified by me"), "mine"), (self.tr("Relabelled"), "relabelled"),
+                          (self.tr("Rejected"), "rejected"), (self.tr("Disagreements"), "disagreement")):
+            self.state_combo.addItem(text, key)
+        self.place_combo = ElidingComboBox(self, chars=12, min_chars=8, max_chars=24)
+        self.conf_combo = ElidingComboBox(self, chars=10, min_chars=7, max_chars=16)
+        self.conf_combo.addItem(self.tr("Any confidence"), -1)
+        for i, (text, _lo, _hi) in enumerate(CONFIDENCE_BANDS):
+            self.conf_combo.addItem(text, i)  # the band's index: Qt keeps a tuple as a list
+        self.date_from, self.date_to = QLineEdit(self), QLineEdit(self)
+        for e, ph in ((self.date_from, self.tr("from YYYY-MM-DD")), (self.date_to, self.tr("to YYYY-MM-DD"))):
+            e.setPlaceholderText(ph)
+            e.setMaximumWidth(e.fontMetrics().horizontalAdvance("from YYYY-MM-DD") + 16)
+            e.editingFinished.connect(self._on_filter_changed)
+        self._rebuild_places()
+        for combo in (self.state_combo, self.place_combo, self.conf_combo):
+            combo.currentIndexChanged.connect(self._on_filter_changed)
         self._rebuild_filter_items()
         self.filter_combo.currentIndexChanged.connect(self._on_filter_changed)
         self.sort_combo.currentIndexChanged.connect(self._on_sort_changed)
@@ -77,12 +115,22 @@ class ThumbnailGridWidget(QWidget):
         bar.addWidget(QLabel(self.tr("Sort"), self))
         bar.addWidget(self.sort_combo, 1)
         bar.addWidget(self.order_button)
+        bar.addWidget(self.more_button)
         bar.addSpacing(12)
         bar.addWidget(self.count_label)
+        self.more_bar = QWidget(self)
+        more = QHBoxLayout(self.more_bar)
+        more.setContentsMargins(6, 0, 6, 4)
+        for w in (self.state_combo, self.place_combo, self.conf_combo, self.date_from, self.date_to):
+            more.addWidget(w)
+        more.addStretch(1)
+        self.more_bar.hide()
+        self.more_button.toggled.connect(self.more_bar.setVisible)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addLayout(bar)
+        lay.addWidget(self.more_bar)
         # Where the eye is: an empty, missing or unreadable folder is said in the grid's place.
         self.message_label = QLabel(self)
         self.message_label.setObjectName("gridMessage")
@@ -141,7 +189,21 @@ class ThumbnailGridWidget(QWidget):
 
     def refresh_filters(self) -> None:
         self._rebuild_filter_items()
+        self._rebuild_places()
         self._update_count()
+
+    def grid_filter(self) -> GridFilter:
+        """The filters chosen in the bar (the Show combo included)."""
+        key = self.filter_combo.currentData()
+        label = key[6:] if isinstance(key, str) and key.startswith("label:") else ""
+        band = band_of(self.conf_combo.currentData())
+        state = self.state_combo.currentData()
+        d0, d1 = self.date_from.text().strip(), self.date_to.text().strip()
+        return GridFilter(status=None if label else key, label=label,
+                          states=frozenset({state}) if state else frozenset(),
+                          location=self.place_combo.currentData() or "",
+                          date_from=d0 if _DATE.match(d0) else "", date_to=d1 if _DATE.match(d1) else "",
+                          min_conf=band[0] if band else 0.0, max_conf=band[1] if band else 1.0)
 
     # ---- slots -------------------------------------------------------------------------
     @Slot(QModelIndex, QModelIndex)
@@ -152,7 +214,7 @@ class ThumbnailGridWidget(QWidget):
 
     @Slot()
     def _on_filter_changed(self) -> None:
-        self.model.set_filter(self.filter_combo.currentData())
+        self.model.set_grid_filter(self.grid_filter())  # computed on the pool for big folders
 
     @Slot()
     def _on_sort_changed(self) -> None:
@@ -174,6 +236,16 @@ class ThumbnailGridWidget(QWidget):
         if total:
             text += self.tr(" · {0} processed").format(done)
         self.count_label.setText(text)
+
+    def _rebuild_places(self) -> None:
+        current = self.place_combo.currentData()
+        self.place_combo.blockSignals(True)
+        self.place_combo.clear()
+        self.place_combo.addItem(self.tr("All cameras"), "")
+        for loc in self.model.locations():
+            self.place_combo.addItem(self.tr("camera {0}").format(loc), loc)
+        self.place_combo.setCurrentIndex(max(0, self.place_combo.findData(current)))
+        self.place_combo.blockSignals(False)
 
     def _rebuild_filter_items(self) -> None:
         current = self.filter_combo.currentData()

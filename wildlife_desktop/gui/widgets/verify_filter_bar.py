@@ -1,4 +1,7 @@
-"""Filters of the Verify queue (class, folder/camera, dates) and the accept threshold."""
+"""Filters of the Verify queue (label, folder/camera, dates, review state, confidence) and the accept threshold.
+
+The label filter means the verified label, else the model's (``QueueFilter.matches``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QW
 from ...pipeline.sequences import ROOT_LOCATION
 from ...review.queue import QueueFilter, QueueItem
 from .elided import ElidingComboBox
+from .thumbnail_grid import CONFIDENCE_BANDS, band_of
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -31,6 +35,18 @@ class VerifyFilterBarWidget(QWidget):
         # Sized in characters, never by the longest species or folder name; longer ones are elided.
         self.class_combo = ElidingComboBox(self, chars=14, min_chars=9, max_chars=30)
         self.place_combo = ElidingComboBox(self, chars=18, min_chars=9, max_chars=36)
+        self.state_combo = ElidingComboBox(self, chars=12, min_chars=8, max_chars=20)
+        self.state_combo.addItem(self.tr("Any state"), "")
+        for text, key in ((self.tr("Not reviewed"), "not_reviewed"), (self.tr("Verified"), "verified"),
+                          (self.tr("Verified by me"), "mine"), (self.tr("Relabelled"), "relabelled"),
+                          (self.tr("Rejected"), "rejected"), (self.tr("Disagreements"), "disagreement")):
+            self.state_combo.addItem(text, key)
+        self.state_combo.setToolTip(self.tr("Review state: what you or others decided"))
+        self.conf_combo = ElidingComboBox(self, chars=10, min_chars=7, max_chars=16)
+        self.conf_combo.addItem(self.tr("Any confidence"), -1)
+        for i, (text, _lo, _hi) in enumerate(CONFIDENCE_BANDS):
+            self.conf_combo.addItem(text, i)  # the band's index: Qt keeps a tuple as a list
+        self.conf_combo.setToolTip(self.tr("Confidence band of the model (the certainty \"Ask me below\" uses)"))
         self.date_from = QLineEdit(self)
         self.date_to = QLineEdit(self)
         for e, ph in ((self.date_from, self.tr("from YYYY-MM-DD")), (self.date_to, self.tr("to YYYY-MM-DD"))):
@@ -43,10 +59,11 @@ class VerifyFilterBarWidget(QWidget):
         self.accept_spin.setSuffix(" %")
         self.accept_spin.setToolTip(self.tr("Detections the model is at least this sure about are accepted "
                                             "without asking you"))
-        for w in (self.class_combo, self.place_combo, self.date_from, self.date_to, self.accept_spin):
+        for w in (self.class_combo, self.place_combo, self.state_combo, self.conf_combo, self.date_from,
+                  self.date_to, self.accept_spin):
             w.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        self.class_combo.currentIndexChanged.connect(self._on_control_changed)
-        self.place_combo.currentIndexChanged.connect(self._on_control_changed)
+        for combo in (self.class_combo, self.place_combo, self.state_combo, self.conf_combo):
+            combo.currentIndexChanged.connect(self._on_control_changed)
         self.accept_spin.editingFinished.connect(self._on_accept_spin_finished)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -57,6 +74,8 @@ class VerifyFilterBarWidget(QWidget):
         lay.addWidget(QLabel(self.tr("Date"), self))
         lay.addWidget(self.date_from)
         lay.addWidget(self.date_to)
+        lay.addWidget(self.state_combo)
+        lay.addWidget(self.conf_combo)
         lay.addStretch(1)
         lay.addWidget(QLabel(self.tr("Ask me below"), self))
         lay.addWidget(self.accept_spin)
@@ -71,17 +90,21 @@ class VerifyFilterBarWidget(QWidget):
             return
         super().keyPressEvent(event)
 
-    def set_items(self, items: Iterable[QueueItem], accept: float, root_name: str = "") -> None:
+    def set_items(self, items: Iterable[QueueItem], accept: float, root_name: str = "",
+                  verified_labels: Iterable[str] = ()) -> None:
         """Fill the choices from the (unfiltered) queue; keeps nothing selected.
 
         ``root_name``: the open folder's name, shown for the images that sit directly in it
-        (the location ``(root)`` of the core)."""
+        (the location ``(root)`` of the core). ``verified_labels``: labels people gave, offered too."""
         items = list(items)
         self._quiet = True
         try:
             self.class_combo.clear()
             self.class_combo.addItem(self.tr("All classes"), "")
-            for label in sorted({it.model_label for it in items}):
+            labels = {it.model_label for it in items}
+            lower = {x.lower() for x in labels}
+            labels |= {x for x in verified_labels if x and x.lower() not in lower}
+            for label in sorted(labels):
                 self.class_combo.addItem(label, label)
             self.place_combo.clear()
             self.place_combo.addItem(self.tr("All places"), None)
@@ -98,6 +121,8 @@ class VerifyFilterBarWidget(QWidget):
                                           self.tr("Folder {0} and its subfolders").format(folder))
             self.date_from.clear()
             self.date_to.clear()
+            self.state_combo.setCurrentIndex(0)
+            self.conf_combo.setCurrentIndex(0)
             self.set_accept(accept)
         finally:
             self._quiet = False
@@ -112,12 +137,16 @@ class VerifyFilterBarWidget(QWidget):
         label = self.class_combo.currentData() or ""
         place = self.place_combo.currentData()
         d0, d1 = self.date_from.text().strip(), self.date_to.text().strip()
+        state, band = self.state_combo.currentData(), band_of(self.conf_combo.currentData())
         return QueueFilter(
             labels=frozenset({label}) if label else frozenset(),
             folder=place[1] if place and place[0] == "folder" else "",
             location=place[1] if place and place[0] == "location" else "",
             date_from=d0 if _DATE.match(d0) else "",
             date_to=d1 if _DATE.match(d1) else "",
+            states=frozenset({state}) if state else frozenset(),
+            min_certainty=band[0] if band else 0.0,
+            max_certainty=band[1] if band else 1.0,
         )
 
     def _on_control_changed(self) -> None:

@@ -35,6 +35,8 @@ from .sequence_strip import MAX_FRAMES, SequenceStripWidget
 from .verify_filter_bar import VerifyFilterBarWidget
 
 PREFETCH = 2
+#: Queues this long are filtered on the pool (the GUI thread only swaps the answer in).
+ASYNC_FILTER_MIN_ITEMS = 20_000
 _NAVIGATION = frozenset({ReviewAction.SKIP, ReviewAction.BACK})
 
 
@@ -83,6 +85,12 @@ class VerifyPageWidget(QWidget):
         dec_font.setBold(True)
         dec_font.setPointSizeF(dec_font.pointSizeF() * 1.2)
         self.decided_label.setFont(dec_font)
+        # The smoothing suggestion of the current crop (never applied without the key).
+        self.suggestion_label = QLabel(self)
+        self.suggestion_label.setObjectName("verifySuggestion")
+        self.suggestion_label.setWordWrap(True)
+        self._filter_generation = 0
+        self.filter_pending = False
         self.progress_label = QLabel(self)
         self.progress_label.setFont(dec_font)
         self.eta_label = QLabel(self)
@@ -127,6 +135,7 @@ class VerifyPageWidget(QWidget):
         titles = QVBoxLayout()
         titles.addWidget(self.label_title)
         titles.addWidget(self.reasons_label)
+        titles.addWidget(self.suggestion_label)
         head.addLayout(titles, 1)
         stats = QVBoxLayout()
         stats.addWidget(self.progress_label, 0, Qt.AlignmentFlag.AlignRight)
@@ -179,12 +188,15 @@ class VerifyPageWidget(QWidget):
         if folder != self.loader.folder:
             self.loader.set_folder(folder)
         self.session = session
+        self._filter_generation += 1  # a filter on its way belongs to the old session
+        self.filter_pending = False
         self._sequences = dict(sequences or {})
         self._by_seq = {}
         for rel, seq in sorted(self._sequences.items(), key=lambda kv: (kv[1].seq_id, kv[1].frame_num)):
             self._by_seq.setdefault((seq.location, seq.seq_id), []).append(rel)
         if session is not None:
-            self.filter_bar.set_items(session.items, session.thresholds.accept, folder.name if folder else "")
+            self.filter_bar.set_items(session.items, session.thresholds.accept, folder.name if folder else "",
+                                      {d.label for d in session.decisions() if d.label})
         self.set_keymap(self.keymap)
         self._show_current()
 
@@ -239,10 +251,33 @@ class VerifyPageWidget(QWidget):
 
     @Slot(object)
     def _on_filter_bar_filter_changed(self, flt: QueueFilter) -> None:
-        if self.session is not None:
-            self.session.set_filter(flt)
-            self._show_current()
         self.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.apply_filter(flt)
+
+    def apply_filter(self, flt: QueueFilter) -> None:
+        """Filter the queue: at once for a short queue, on the pool for a season's (see the module docstring)."""
+        s = self.session
+        self._filter_generation += 1
+        if s is None:
+            return
+        if len(s.all_items) < ASYNC_FILTER_MIN_ITEMS:
+            self.filter_pending = False
+            s.set_filter(flt)
+            self._show_current()
+            return
+        from ..workers import run_in_pool
+
+        gen = self._filter_generation
+        self.filter_pending = True
+        self.reasons_label.setText(self.tr("Filtering {0} crops…").format(len(s.all_items)))
+
+        def done(items: tuple[QueueItem, ...]) -> None:
+            if gen == self._filter_generation and s is self.session:
+                self.filter_pending = False
+                s.set_filter(flt, items)
+                self._show_current()
+
+        run_in_pool(lambda: s.filter_items(flt), done, None, self)
 
     @Slot(float)
     def _on_filter_bar_accept_changed(self, value: float) -> None:
@@ -289,6 +324,7 @@ class VerifyPageWidget(QWidget):
                 self.reasons_label.setText(self.tr("Open a folder with results first."))
             self.next_steps.setVisible(done)
             self.decided_label.clear()
+            self.suggestion_label.clear()
             self.crop_view.set_image("", None, self.tr("Nothing to show"))
             self.frame_view.set_image("", None, "")
             self.frame_view.set_box(None)
@@ -307,6 +343,7 @@ class VerifyPageWidget(QWidget):
         self.reasons_label.setText(self.tr("Why you see it: {0}  ·  {1}").format(
             ", ".join(reasons[r] for r in cur.reasons), detail))
         self.decided_label.setText(self._decision_text(cur))
+        self.suggestion_label.setText(self.suggestion_text(cur))
         # A camera file name has no spaces: break points after _ - . / let it wrap, not widen the panel.
         shown = re.sub(r"([_\-./])", "\\1\u200b", cur.file)
         self.file_label.setText(shown + (f"\n{cur.datetime}" if cur.datetime else ""))
@@ -320,6 +357,23 @@ class VerifyPageWidget(QWidget):
             self.loader.request(item_key(prev), prev.file, prev.detection.bbox, prev.detection.frame)
         self._show_images()
         self._show_sequence()
+
+    def suggestion_text(self, item: QueueItem) -> str:
+        """E.g. "Suggestion: zebra – 5 of 6 frames in this event (G)"; "" without a suggestion."""
+        s = self.session
+        sugg = s.suggestion_for(item) if s is not None else None
+        if sugg is None:
+            return ""
+        keys = [k for k, a in self.keymap.items() if a is ReviewAction.ACCEPT_SUGGESTION]
+        key = f" ({keys[0]})" if keys else ""
+        if sugg.level == "sequence":
+            seq = self._sequences.get(item.file)
+            n = seq.seq_num_frames if seq is not None else 0
+            why = (self.tr("{0} of {1} frames in this event").format(sugg.support, n) if 0 < sugg.support <= n
+                   else self.tr("{0} boxes in this event").format(sugg.support))
+        else:
+            why = self.tr("{0} other boxes in this image").format(sugg.support)
+        return self.tr("Suggestion: {0} – {1}{2}").format(sugg.suggested, why, key)
 
     def _decision_text(self, item: QueueItem) -> str:
         s = self.session
