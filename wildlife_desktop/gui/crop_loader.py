@@ -74,6 +74,29 @@ def decode_crop(path: Path, bbox: BBox, frame: int | None = None, blur: tuple[BB
     return CropImages(_fit(crop, CROP_MAX_SIDE), _fit(full, FRAME_MAX_SIDE))
 
 
+def decode_grid_crop(path: Path, bbox: BBox, side: int, frame: int | None = None,
+                     blur: tuple[BBox, ...] = ()) -> QImage | None:
+    """A small crop of ``bbox`` (long side ``side``) for the crop grid; pool thread; None when unreadable.
+
+    JPEGs are decoded at the smallest DCT scale that still gives the box ``side`` pixels.
+    """
+    from ..pipeline.images import load_image
+    from ..pipeline.privacy import blur_array
+    from ..pipeline.video import read_frame
+
+    try:
+        if frame is None:
+            target = int(min(8192, max(side, side / max(bbox.w, bbox.h, 1e-3))))
+            array = load_image(path, target=target).array
+        else:
+            array = read_frame(path, frame)
+        full = array_to_qimage(blur_array(array, blur) if blur else array)
+    except Exception:  # noqa: BLE001 - an unreadable file is a grey cell, not a crash
+        return None
+    crop = full.copy(padded_rect(bbox, full.width(), full.height()))
+    return None if crop.isNull() else _fit(crop, side)
+
+
 def decode_thumbnail(path: Path, blur: tuple[BBox, ...] = ()) -> QImage | None:
     from ..pipeline.images import thumbnail_bytes
     from ..pipeline.privacy import blur_encoded

@@ -165,6 +165,8 @@ class MainWindow(QMainWindow):
         self.browse_action.setChecked(True)
         thresholds = action(self.tr("&Thresholds from review…"), self.verifier.show_threshold_dialog)
         self.finetune_action = action(self.tr("&Fine-tune classifier…"), self.show_finetune)
+        self.crop_grid_action = action(self.tr("&Crop grid…"), self.show_crop_grid, "Ctrl+G")
+        self.crop_grid_action.setToolTip(self.tr("All crops of one species side by side, decided in bulk (Ctrl+G)"))
         v = self.menuBar().addMenu(self.tr("&View"))
         v.addActions([action(self.tr("&Fit image"), self.review.canvas.fit), self.browse_action, self.verify_action])
         self.unblur_action = action(self.tr("Show people &unblurred (this session)"), self.privacy.set_unblurred,
@@ -175,12 +177,12 @@ class MainWindow(QMainWindow):
             action(self.tr("&Quick labels (keys 1–9)…"), self.verifier.edit_quick_labels),
             action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer), self.finetune_action,
             action(self.tr("Model &versions…"), self.show_model_versions),
-            action(self.tr("Repeat &detections…"), self.show_repeat_detections)])
+            action(self.tr("Repeat &detections…"), self.show_repeat_detections), self.crop_grid_action])
         self.log_folder_action = action(self.tr("Open &log folder"), self.open_log_folder)
         self.help_menu = HelpMenu(self, self.menuBar().addMenu(self.tr("&Help")), self.log_folder_action)
         bar = self.addToolBar(self.tr("Mode"))
         bar.setObjectName("modeToolbar")
-        bar.addActions([self.browse_action, self.verify_action, thresholds])
+        bar.addActions([self.browse_action, self.verify_action, self.crop_grid_action, thresholds])
 
     def _wire(self) -> None:
         self.controller.sig_scanned.connect(self._on_controller_scanned)
@@ -671,6 +673,23 @@ class MainWindow(QMainWindow):
                                         Path(res.output_dir) / ".wildlife", reviewer, parent=self)
         dialog.sig_decisions_changed.connect(self._sidecar_timer.start)
         dialog.open()
+
+    @Slot()
+    def show_crop_grid(self) -> None:
+        """Review ▸ Crop grid…: the Verify queue's crops side by side, bulk decisions in the same session."""
+        from .dialogs.crop_grid_dialog import CropGridDialog
+
+        self.verifier.ensure_session()
+        session = self.verify.session
+        if session is None:
+            self.statusBar().showMessage(self.tr("The crop grid needs results and a reviewer name."), 5000)
+            return
+        if getattr(self, "crop_grid", None) is not None:  # one at a time, on the current session
+            self.crop_grid.deleteLater()
+        self.crop_grid = CropGridDialog(session, self.folder, self, blur_boxes=self.privacy.boxes_for)
+        self.crop_grid.sig_decisions_changed.connect(self.verify.queue_rebuilt)
+        self.crop_grid.sig_decisions_changed.connect(self.verify.sig_decisions_changed)
+        self.crop_grid.show()
 
     # ---- lifetime ----------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
