@@ -117,6 +117,7 @@ def cmd_train(args: argparse.Namespace, paths: AppPaths) -> int:
                 registered = ev.report.model_id
                 _print_search(ev.report.search)
                 _print_report(ev.report, shown)
+                _print_final_fit(ev.report)
                 if ev.report.random_weights:
                     print(f"WARNING: {RANDOM_WEIGHTS_WARNING}", file=sys.stderr)
                 _print_adoption(ev.report, config, paths)
@@ -216,9 +217,24 @@ def _print_search(search: dict[str, Any] | None) -> None:
         p = t["params"]
         print(f"  trial {t['number'] + 1:>3d}: macro-F1 {t['value']:.3f}  lr x{p['lr_factor']:.2f}  l2 {p['l2']:.1e}  "
               f"balanced {'yes' if p['class_balance'] else 'no'}  mirrored crops {'yes' if p['flip_augment'] else 'no'}"
-              + ("  (default settings)" if t["number"] == 0 else ""))
+              f"  head {_head_text(p.get('hidden_units', 0))}" + ("  (default settings)" if t["number"] == 0 else ""))
     print(f"  best: trial {search['best_trial'] + 1} ({search['best_value']:.3f}; default settings "
-          f"{search['default_value']:.3f}), trained with the usual split and registered below")
+          f"{search['default_value']:.3f}), trained and registered below")
+
+
+def _head_text(hidden: int) -> str:
+    return f"hidden {hidden}" if hidden else "linear"
+
+
+def _print_final_fit(r: Any) -> None:
+    """refit=all: what the shipped head saw and which figure to trust."""
+    f = r.final_fit
+    if not f:
+        return
+    print(f"Final head: refitted on all {f['n_crops']} verified crops ({f['epochs']} epochs); it saw every crop, "
+          "so the validation figures above are those of the same settings trained on the training split.")
+    print(f"  estimate of the final head: cross-validated macro-F1 {f['cv_macro_f1']:.3f} ({f['cv_folds']} folds by "
+          f"{f['cv_grouped_by']}, {f['cv_source']})")
 
 
 def _print_adoption(report: Any, config: Any, paths: AppPaths) -> None:
@@ -247,7 +263,7 @@ def add_parsers(sub: Any) -> None:
     t = sub.add_parser("train", help="fine-tune a classifier on verified crops and register it as a new model")
     t.add_argument("folders", nargs="*", metavar="FOLDER",
                    help="folders with review decisions (accept/relabel); key=value words after them override "
-                   "settings (e.g. l2=0.01 split=site lr=0.005 class_balance=false)")
+                   "settings (e.g. l2=0.01 split=site lr=0.005 class_balance=false hidden_units=128 refit=all)")
     t.add_argument("--config", metavar="FILE", help="settings from a TOML/JSON file or a pack's training_report.json "
                    "(reproduces that run); flags and key=value words override it")
     t.add_argument(
@@ -271,7 +287,8 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--seed", type=int, default=0, help="random seed of the split and training (default 0)")
     t.add_argument("--search", type=int, default=0, metavar="N",
                    help="first search N settings with Optuna (learning rate, weight decay, class balancing, mirrored "
-                   "crops) by site-aware cross-validation; needs the [lab] extra")
+                   "crops, linear head or one hidden layer) by site-aware cross-validation, then refit the best on "
+                   "all crops (refit=split keeps the validation crops out); needs the [lab] extra")
     t.add_argument("--search-time", type=float, default=0.0, metavar="SECONDS",
                    help="time budget of the search (it stops after the running trial)")
     t.add_argument("--json", action="store_true", help="JSON-lines events on stdout")

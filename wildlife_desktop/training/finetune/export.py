@@ -1,6 +1,7 @@
 """Export the trained head as an ONNX classifier, check it, and optionally quantise it to int8.
 
-* :func:`export_model`: base graph up to ``features`` + a Gemm with the folded head -> ``logits``.
+* :func:`export_model`: base graph up to ``features`` + a Gemm with the folded head -> ``logits``
+  (a head with a hidden layer: Gemm, Relu, Gemm).
 * :func:`check_parity`: the exported model's logits on real crops must equal the numpy head's
   logits on the base model's features of the same crops (``allclose``, 1e-4).
 * :func:`quantize_head_model`: static int8 (QDQ, calibrated on training crops; the layers
@@ -23,7 +24,7 @@ from ...runtime.quantize import write_int8_qdq
 from ...runtime.session import make_session
 from .features import BaseModel
 from .graph import FEATURES, LOGITS, replace_head
-from .head import LinearHead
+from .head import Head
 
 Prepare = Callable[[np.ndarray], np.ndarray]
 PARITY_TOL = 1e-4
@@ -51,9 +52,10 @@ class QuantOutcome:
     int8_logits: np.ndarray | None = None  # on the validation crops, when kept
 
 
-def export_model(base: BaseModel, head: LinearHead, dst: Path, metadata: dict[str, str] | None = None) -> Path:
+def export_model(base: BaseModel, head: Head, dst: Path, metadata: dict[str, str] | None = None) -> Path:
     """Write the fine-tuned classifier (outputs ``logits`` then ``features``) to ``dst``."""
-    model = replace_head(base.proto, base.tap, head.weight, head.bias, metadata=metadata)
+    model = replace_head(base.proto, base.tap, head.weight, head.bias, metadata=metadata,
+                         hidden_weight=head.hidden_weight, hidden_bias=head.hidden_bias)
     dst.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(dst))
     return dst
@@ -85,7 +87,7 @@ def model_outputs(path: Path, tensor: np.ndarray, *, intra_threads: int | None =
     return logits, feats
 
 
-def check_parity(path: Path, tensor: np.ndarray, head: LinearHead, features: np.ndarray) -> Parity:
+def check_parity(path: Path, tensor: np.ndarray, head: Head, features: np.ndarray) -> Parity:
     """Compare the exported model's logits with the numpy head on the base features of the same crops.
 
     Raises:

@@ -6,8 +6,9 @@
   of the final Gemm/MatMul that feeds the logits (through Add/Softmax/Reshape-like nodes).
 * :func:`with_features_output` adds that tensor as an output (for feature extraction).
 * :func:`replace_head` keeps the graph up to the features, flattens them to ``[N, D]`` and adds
-  a new Gemm: outputs ``logits`` (first, what the runtime's Classifier reads) then ``features``
-  (so a fine-tuned model can itself be fine-tuned again).
+  a new Gemm (or, for a head with a hidden layer, Gemm, Relu, Gemm): outputs ``logits`` (first,
+  what the runtime's Classifier reads) then ``features`` (so a fine-tuned model can itself be
+  fine-tuned again).
 """
 
 from __future__ import annotations
@@ -166,14 +167,18 @@ def replace_head(
     bias: np.ndarray,
     *,
     metadata: dict[str, str] | None = None,
+    hidden_weight: np.ndarray | None = None,
+    hidden_bias: np.ndarray | None = None,
 ) -> onnx.ModelProto:
-    """The base graph up to the features, flattened to ``[N, D]``, plus ``logits = features @ weight + bias`` (a Gemm).
+    """The base graph up to the features, flattened to ``[N, D]``, plus ``logits = features @ weight + bias`` (a Gemm),
+    or with a hidden layer ``logits = relu(features @ hidden_weight + hidden_bias) @ weight + bias`` (Gemm, Relu, Gemm).
 
     Args:
         model: the base classifier.
         tap: where its features are (:func:`find_features`).
-        weight: ``[D, C]`` head weights for raw features; bias ``[C]``.
+        weight: ``[D, C]`` head weights for raw features (``[H, C]`` after a hidden layer); bias ``[C]``.
         metadata: ONNX metadata properties to set (added to the base model's).
+        hidden_weight, hidden_bias: ``[D, H]`` and ``[H]`` of the hidden layer (None: a linear head).
 
     Returns:
         A checked model with outputs ``logits`` ``[batch, C]`` and ``features`` ``[batch, D]``.
@@ -183,9 +188,29 @@ def replace_head(
     used = {n for node in nodes for n in (*node.input, *node.output)} | {i.name for i in graph.input}
     weight = np.asarray(weight, dtype=np.float32)
     bias = np.asarray(bias, dtype=np.float32).reshape(-1)
-    d, c = weight.shape
+    c = weight.shape[1]
+    d = weight.shape[0] if hidden_weight is None else np.asarray(hidden_weight).shape[0]
     w_name = _unique("wd_finetune_head_w", used)
     b_name = _unique("wd_finetune_head_b", used | {w_name})
+    head_input = FEATURES
+    layer_inits = []
+    hidden_nodes = []
+    if hidden_weight is not None:
+        hw = np.asarray(hidden_weight, dtype=np.float32)
+        hb = np.asarray(hidden_bias if hidden_bias is not None else np.zeros(hw.shape[1]), dtype=np.float32)
+        if hw.shape[1] != weight.shape[0]:
+            raise ValueError(f"hidden layer of {hw.shape[1]} units, output layer reads {weight.shape[0]}")
+        taken = used | {w_name, b_name}
+        hw_name = _unique("wd_finetune_hidden_w", taken)
+        hb_name = _unique("wd_finetune_hidden_b", taken | {hw_name})
+        pre = _unique("wd_finetune_hidden_pre", taken | {hw_name, hb_name})
+        head_input = _unique("wd_finetune_hidden", taken | {hw_name, hb_name, pre})
+        hidden_nodes = [
+            helper.make_node("Gemm", [FEATURES, hw_name, hb_name], [pre], name="wd_finetune_hidden_layer", transB=1),
+            helper.make_node("Relu", [pre], [head_input], name="wd_finetune_hidden_relu"),
+        ]
+        layer_inits = [numpy_helper.from_array(np.ascontiguousarray(hw.T), hw_name),
+                       numpy_helper.from_array(hb.reshape(-1), hb_name)]
     feats = tap.features
     extra_nodes = []
     if feats != FEATURES:
@@ -195,11 +220,13 @@ def replace_head(
         extra_nodes.append(helper.make_node("Flatten", [feats], [FEATURES], name="wd_finetune_features", axis=1))
     if LOGITS in used:
         raise ModelLoadError("The base model computes its features from a tensor named 'logits'.")
+    extra_nodes += hidden_nodes
     extra_nodes.append(
-        helper.make_node("Gemm", [FEATURES, w_name, b_name], [LOGITS], name="wd_finetune_head", transB=1)
+        helper.make_node("Gemm", [head_input, w_name, b_name], [LOGITS], name="wd_finetune_head", transB=1)
     )
     inputs_needed = {n for node in nodes for n in node.input} | {feats}
     inits = [i for i in graph.initializer if i.name in inputs_needed]
+    inits += layer_inits
     inits += [numpy_helper.from_array(np.ascontiguousarray(weight.T), w_name), numpy_helper.from_array(bias, b_name)]
     batch = _batch_dim(graph)
     init_names = {i.name for i in graph.initializer}
@@ -236,8 +263,19 @@ def _batch_dim(graph: onnx.GraphProto) -> int | str:
 
 
 def head_weights(model: onnx.ModelProto) -> tuple[np.ndarray, np.ndarray]:
-    """The ``[D, C]`` weight and ``[C]`` bias of a head written by :func:`replace_head` (for tests)."""
-    node = next(n for n in model.graph.node if n.name == "wd_finetune_head")
+    """The ``[D, C]`` (or ``[H, C]``) weight and ``[C]`` bias of the output layer written by :func:`replace_head`."""
+    return _layer(model, "wd_finetune_head")
+
+
+def hidden_weights(model: onnx.ModelProto) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ``[D, H]`` weight and ``[H]`` bias of the hidden layer written by :func:`replace_head`, or None."""
+    if not any(n.name == "wd_finetune_hidden_layer" for n in model.graph.node):
+        return None
+    return _layer(model, "wd_finetune_hidden_layer")
+
+
+def _layer(model: onnx.ModelProto, name: str) -> tuple[np.ndarray, np.ndarray]:
+    node = next(n for n in model.graph.node if n.name == name)
     inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     return inits[node.input[1]].T, inits[node.input[2]]
 

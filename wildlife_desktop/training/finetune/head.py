@@ -1,13 +1,17 @@
-"""The new classification head: multinomial logistic regression on frozen features, in numpy.
+"""The new classification head on frozen features, in numpy: linear (multinomial logistic regression)
+or with one hidden ReLU layer (``hidden`` units).
 
 Training is full-batch Adam on standardised features with a class-balanced cross-entropy
 (weight ``n / (K * n_c)`` per crop of class ``c``, so a common species does not drown a rare
 one) plus L2 on the weights, and early stopping on the class-balanced validation loss (the
-best epoch's weights are kept). Everything is float64 and deterministic: no random
-initialisation (weights start at zero, the problem is convex), no mini-batches.
+best epoch's weights are kept). Everything is float64 and deterministic, no mini-batches. The
+linear head starts at zero (the problem is convex, no randomness at all); the hidden layer starts
+from a seeded He initialisation (``seed``), its output layer from small seeded weights, and the
+weight decay applies to both weight matrices.
 
-The standardisation is folded into the returned :class:`LinearHead`, so
-``logits = features @ weight + bias`` applies to raw features, as the exported ONNX Gemm does.
+The standardisation is folded into the returned :class:`Head`, so ``logits = features @ weight +
+bias`` (linear) or ``relu(features @ hidden_weight + hidden_bias) @ weight + bias`` applies to raw
+features, as the exported ONNX Gemm (or Gemm, Relu, Gemm) does.
 """
 
 from __future__ import annotations
@@ -26,25 +30,45 @@ _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
 
 
 @dataclass(frozen=True, eq=False)
-class LinearHead:
-    """``logits = features @ weight + bias`` (``weight`` ``[D, C]``, ``bias`` ``[C]``, float64)."""
+class Head:
+    """``logits = features @ weight + bias`` (``weight`` ``[D, C]``, ``bias`` ``[C]``, float64), or with a
+    hidden layer ``logits = relu(features @ hidden_weight + hidden_bias) @ weight + bias``
+    (``hidden_weight`` ``[D, H]``, ``hidden_bias`` ``[H]``, ``weight`` ``[H, C]``)."""
 
     weight: np.ndarray
     bias: np.ndarray
+    hidden_weight: np.ndarray | None = None
+    hidden_bias: np.ndarray | None = None
+
+    @property
+    def hidden_units(self) -> int:
+        """0 for a linear head."""
+        return 0 if self.hidden_weight is None else int(self.hidden_weight.shape[1])
 
     @property
     def n_features(self) -> int:
-        return int(self.weight.shape[0])
+        return int((self.weight if self.hidden_weight is None else self.hidden_weight).shape[0])
 
     @property
     def n_classes(self) -> int:
         return int(self.weight.shape[1])
 
+    def hidden(self, features: np.ndarray) -> np.ndarray:
+        """The input of the output layer: the features (linear head) or the hidden layer's activations."""
+        x = np.asarray(features, dtype=np.float64)
+        if self.hidden_weight is None or self.hidden_bias is None:
+            return x
+        return np.maximum(x @ self.hidden_weight + self.hidden_bias, 0.0)
+
     def logits(self, features: np.ndarray) -> np.ndarray:
-        return np.asarray(features, dtype=np.float64) @ self.weight + self.bias
+        return self.hidden(features) @ self.weight + self.bias
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         return np.argmax(self.logits(features), axis=1)
+
+
+#: The head of earlier versions (always linear); the same class.
+LinearHead = Head
 
 
 @dataclass(frozen=True)
@@ -89,7 +113,9 @@ def train_head(
     lr: float | None = None,
     patience: int = PATIENCE,
     balanced: bool = True,
-) -> Generator[tuple[int, float], None, tuple[LinearHead, TrainStats]]:
+    hidden: int = 0,
+    seed: int = 0,
+) -> Generator[tuple[int, float], None, tuple[Head, TrainStats]]:
     """Train the head; yields ``(epoch, validation loss)`` after every epoch, returns the head.
 
     A caller may stop between epochs (cancel) by not resuming the generator.
@@ -99,11 +125,13 @@ def train_head(
         x_val, y_val: validation features and class indices (early stopping); may be empty,
             then training runs ``max_epochs`` epochs.
         n_classes: number of classes ``C``.
-        l2: weight decay on the standardised-space weights.
+        l2: weight decay on the standardised-space weights (both layers' with a hidden layer).
         max_epochs: at most this many full-batch steps.
         lr: Adam step (default ``BASE_LR / sqrt(D)``).
         patience: stop after this many epochs without a better validation loss.
         balanced: class-balanced loss (else every crop weighs the same).
+        hidden: units of one hidden ReLU layer (0: a linear head).
+        seed: the hidden layer's initialisation (a linear head uses no randomness).
     """
     x = np.asarray(x_train, dtype=np.float64)
     y = np.asarray(y_train, dtype=np.int64)
@@ -112,6 +140,8 @@ def train_head(
     n, d = x.shape
     if n == 0:
         raise ValueError("no training features")
+    if hidden < 0:
+        raise ValueError(f"hidden units must be 0 (linear) or more, got {hidden}")
     mu = x.mean(axis=0)
     sd = x.std(axis=0)
     sd[sd < 1e-8] = 1.0
@@ -123,35 +153,61 @@ def train_head(
     swv = (class_weights(yv, n_classes)[yv] if balanced else np.ones(len(yv))) if len(yv) else np.zeros(0)
     onehot = np.zeros((n, n_classes))
     onehot[np.arange(n), y] = 1.0
-    w = np.zeros((d, n_classes))
-    b = np.zeros(n_classes)
-    mw, vw, mb, vb = np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)
-    best = (math.inf, 0, w.copy(), b.copy(), math.inf)
+    # params: [w, b] (linear) or [w1, b1, w, b]; weight decay on the matrices (even positions)
+    if hidden:  # float32: twice as fast on a laptop's CPU, and the exported graph is float32 anyway
+        rng = np.random.default_rng(seed)
+        xs, xvs, onehot = xs.astype(np.float32), xvs.astype(np.float32), onehot.astype(np.float32)
+        params = [rng.normal(0.0, math.sqrt(2.0 / d), (d, hidden)), np.zeros(hidden),
+                  rng.normal(0.0, 0.1 / math.sqrt(hidden), (hidden, n_classes)), np.zeros(n_classes)]
+        params = [p.astype(np.float32) for p in params]
+    else:
+        params = [np.zeros((d, n_classes)), np.zeros(n_classes)]
+    m1 = [np.zeros_like(p) for p in params]
+    m2 = [np.zeros_like(p) for p in params]
+
+    def forward(xx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not hidden:
+            return xx, xx @ params[0] + params[1]
+        h = np.maximum(xx @ params[0] + params[1], 0.0)
+        return h, h @ params[2] + params[3]
+
+    def decay() -> float:
+        return 0.5 * l2 * float(sum((p * p).sum() for p in params[::2]))
+
+    best = (math.inf, 0, [p.copy() for p in params], math.inf)
     epoch = 0
     for epoch in range(1, max_epochs + 1):
-        logp = _log_softmax(xs @ w + b)
-        train_loss = _balanced_ce(logp, y, sw) + 0.5 * l2 * float((w * w).sum())
-        g = (np.exp(logp) - onehot) * (sw / sw.sum())[:, None]
-        gw = xs.T @ g + l2 * w
-        gb = g.sum(axis=0)
-        mw = _BETA1 * mw + (1 - _BETA1) * gw
-        vw = _BETA2 * vw + (1 - _BETA2) * gw * gw
-        mb = _BETA1 * mb + (1 - _BETA1) * gb
-        vb = _BETA2 * vb + (1 - _BETA2) * gb * gb
+        h, z = forward(xs)
+        logp = _log_softmax(z)
+        train_loss = _balanced_ce(logp, y, sw) + decay()
+        g = (np.exp(logp) - onehot) * (sw / sw.sum()).astype(logp.dtype)[:, None]
+        if hidden:
+            gh = (g @ params[2].T) * (h > 0)
+            grads = [xs.T @ gh + l2 * params[0], gh.sum(axis=0), h.T @ g + l2 * params[2], g.sum(axis=0)]
+        else:
+            grads = [xs.T @ g + l2 * params[0], g.sum(axis=0)]
         c1, c2 = 1 - _BETA1**epoch, 1 - _BETA2**epoch
-        w = w - step * (mw / c1) / (np.sqrt(vw / c2) + _EPS)
-        b = b - step * (mb / c1) / (np.sqrt(vb / c2) + _EPS)
+        for k, gk in enumerate(grads):
+            m1[k] = _BETA1 * m1[k] + (1 - _BETA1) * gk
+            m2[k] = _BETA2 * m2[k] + (1 - _BETA2) * gk * gk
+            params[k] = params[k] - step * (m1[k] / c1) / (np.sqrt(m2[k] / c2) + _EPS)
         if len(yv):
-            val_loss = _balanced_ce(_log_softmax(xvs @ w + b), yv, swv)
+            val_loss = _balanced_ce(_log_softmax(forward(xvs)[1]), yv, swv)
         else:
             val_loss = train_loss
         if val_loss < best[0] - 1e-9:
-            best = (val_loss, epoch, w.copy(), b.copy(), train_loss)
+            best = (val_loss, epoch, [p.copy() for p in params], train_loss)
         yield epoch, val_loss
         if len(yv) and epoch - best[1] >= patience:
             break
-    val_loss, best_epoch, w, b, train_loss = best
-    head = LinearHead(weight=w / sd[:, None], bias=b - (mu / sd) @ w)
+    val_loss, best_epoch, params, train_loss = best
+    params = [p.astype(np.float64) for p in params]
+    first = params[0]  # the layer that reads the standardised features: fold mu and sd into it
+    folded_w, folded_b = first / sd[:, None], params[1] - (mu / sd) @ first
+    if hidden:
+        head = Head(weight=params[2], bias=params[3], hidden_weight=folded_w, hidden_bias=folded_b)
+    else:
+        head = Head(weight=folded_w, bias=folded_b)
     stats = TrainStats(
         epochs=epoch,
         best_epoch=best_epoch,
@@ -161,6 +217,15 @@ def train_head(
         stopped_early=epoch < max_epochs,
     )
     return head, stats
+
+
+def run_head(gen: Generator[tuple[int, float], None, tuple[Head, TrainStats]]) -> tuple[Head, TrainStats]:
+    """Drive :func:`train_head` to the end (no progress, no cancel): the head and its statistics."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
 
 
 def nearest_centroid(x_train: np.ndarray, y_train: np.ndarray, x_eval: np.ndarray, n_classes: int) -> np.ndarray:

@@ -36,7 +36,7 @@ from ...runtime.store import ModelStore, sha256_file
 from .dataset import CropExample, collect_examples
 from .export import MAX_CALIBRATION, Parity, check_parity, export_model, quantize_head_model
 from .features import BaseModel, FeatureExtractor, FeatureSet, crops_to_tensor, extract_features, open_base
-from .head import LinearHead, TrainStats, nearest_centroid, train_head
+from .head import BASE_LR, Head, TrainStats, nearest_centroid, run_head, train_head
 from .metrics import Metrics, compute_metrics
 from .registry import installed_ids, next_version, register_pack, slug
 from .report import RANDOM_WEIGHTS_WARNING, DataUsed, Evaluation, NewPack, TrainingRecord, build_manifest, build_report
@@ -58,7 +58,10 @@ __all__ = [
 #: Validation crops run through the exported fp32 model for the parity check.
 PARITY_CROPS = 8
 #: Version of the training configuration's schema (saved in every report's ``config``; training.lab.config).
-CONFIG_VERSION = 1
+#: 2: ``hidden_units`` and ``refit`` (a version-1 file reads as a linear head fitted on the training split).
+CONFIG_VERSION = 2
+#: Most hidden units a head may have (a wider one only memorises a few hundred crops).
+MAX_HIDDEN = 4096
 #: Versions tried when other runs register the same name meanwhile.
 REGISTER_ATTEMPTS = 5
 
@@ -82,6 +85,11 @@ class FinetuneConfig:
     class_balance: bool = True  # weight crops n / (K * n_c) so a common species does not drown a rare one
     search_trials: int = 0  # > 0: an Optuna search (training.lab.search) picks lr, l2, balancing, flips first
     search_time_s: float = 0.0  # the search's time budget (0: none); it stops after the running trial
+    hidden_units: int = 0  # 0: a linear head; else one hidden ReLU layer of this width (e.g. 64-256)
+    # the shipped head: "split" = trained on the training split (early stopping on the validation crops);
+    # "all" = refitted on every crop for max_epochs with the same settings (the held-out figures are then
+    # those of the split-trained head, plus the cross-validated estimate); "auto" = "all" after a search
+    refit: Literal["auto", "split", "all"] = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "folders", tuple(Path(f) for f in self.folders))
@@ -137,6 +145,7 @@ class FinetuneReport:
     production_id: str | None = None  # the production version of the same name before this run, if any
     epoch_losses: tuple[float, ...] = ()  # validation loss per epoch
     search: dict[str, Any] | None = None  # the hyper-parameter search's summary (training.lab.search), if one ran
+    final_fit: dict[str, Any] | None = None  # refit="all": the head was refitted on every crop (cv_macro_f1, note)
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,8 @@ def _prepare(config: FinetuneConfig, paths: AppPaths) -> _Prepared:
         raise DatasetError(f"min_per_class must be at least 1, got {config.min_per_class}.")
     if config.max_epochs < 1:
         raise DatasetError(f"max_epochs must be at least 1, got {config.max_epochs}.")
+    if not 0 <= config.hidden_units <= MAX_HIDDEN:
+        raise DatasetError(f"hidden_units must be 0 (a linear head) to {MAX_HIDDEN}, got {config.hidden_units}.")
     ds = collect_examples(config.folders, paths)
     counts = ds.counts()
     labels = tuple(lab for lab, n in counts.items() if n >= config.min_per_class)
@@ -228,7 +239,7 @@ class _Run:
 class _Trained:
     """The trained head and the data it saw: what the export and the report work from."""
 
-    head: LinearHead
+    head: Head  # trained on the training split (early stopping on the validation crops)
     stats: TrainStats
     features: FeatureSet
     train: list[int]  # training crops that decoded (lists: they index numpy arrays)
@@ -236,6 +247,12 @@ class _Trained:
     y: np.ndarray  # [N] class index of every example
     x_train: np.ndarray  # the training features the head saw (mirrored copies included)
     y_train: np.ndarray
+    final: Head | None = None  # refit="all": the head refitted on every crop, which the pack ships
+    final_fit: dict[str, Any] | None = None  # how (the report's "final_fit" section)
+
+    @property
+    def shipped(self) -> Head:
+        return self.final if self.final is not None else self.head
 
 
 @dataclass(frozen=True, eq=False)
@@ -264,6 +281,8 @@ def run_finetune(
     """
     paths = paths or AppPaths.default()
     cancel = cancel or CancelToken()
+    if config.refit == "auto":  # saved resolved: rerunning the saved configuration reproduces the head
+        config = replace(config, refit="all" if config.search_trials > 0 else "split")
     timings: dict[str, float] = {}
     t_start = t0 = time.monotonic()
     store = ModelStore(paths)
@@ -306,8 +325,9 @@ def _extract_features(run: _Run, prep: _Prepared) -> Generator[FinetuneEvent, No
     gen = extract_features(
         prep.examples,
         extractor,
-        flip=set(range(len(prep.examples))) if config.search_trials > 0 else set(split.train) if config.flip_augment
-        else set(),
+        flip=set(range(len(prep.examples)))
+        if config.search_trials > 0 or (config.refit == "all" and config.flip_augment)
+        else set(split.train) if config.flip_augment else set(),
         keep_crops=set(split.val) | (calib if config.quantize else set()),
     )
     try:
@@ -345,7 +365,7 @@ def _train(run: _Run, prep: _Prepared, fs: FeatureSet) -> Generator[FinetuneEven
 
     t0 = time.monotonic()
     trainer = train_head(x_train, y_train, x_val, y_val, len(labels), l2=config.l2, max_epochs=config.max_epochs,
-                         lr=config.lr, balanced=config.class_balance)
+                         lr=config.lr, balanced=config.class_balance, hidden=config.hidden_units, seed=config.seed)
     try:
         while True:
             run.cancel.checkpoint()
@@ -367,7 +387,63 @@ def _train(run: _Run, prep: _Prepared, fs: FeatureSet) -> Generator[FinetuneEven
             f"{stats.best_epoch}, whose weights are kept)",
         )
     run.timings["training_s"] = time.monotonic() - t0
-    return _Trained(head, stats, fs, train, val, y, x_train, y_train)
+    trained = _Trained(head, stats, fs, train, val, y, x_train, y_train)
+    if config.refit == "all":
+        trained = yield from _refit_all(run, prep, trained)
+    return trained
+
+
+def _refit_all(run: _Run, prep: _Prepared, trained: _Trained) -> Generator[FinetuneEvent, None, _Trained]:
+    """refit="all": the same settings on every crop that decoded (mirrored copies added), ``max_epochs`` epochs
+    without validation, as the cross-validation of :mod:`..lab.search` trains each fold's head; its pooled
+    held-out macro-F1 (the search's best value, else computed here) is the estimate of this head."""
+    from ..lab.search import cv_score, folds_of
+
+    config, fs, y = run.config, trained.features, trained.y
+    assert fs.ok is not None
+    ok = [i for i in range(len(prep.examples)) if fs.ok[i]]
+    flips = [i for i in ok if i in fs.flipped] if config.flip_augment else []
+    d = fs.features.shape[1]
+    x_all = np.concatenate([fs.features[ok], np.array([fs.flipped[i] for i in flips]).reshape(len(flips), d)])
+    y_all = np.concatenate([y[ok], y[flips]])
+    t0 = time.monotonic()
+    yield FinetuneProgress("training", config.max_epochs, config.max_epochs,
+                           f"refitting the head on all {len(ok)} crops with the same settings")
+    run.cancel.checkpoint()
+    final, final_stats = run_head(train_head(x_all, y_all, x_all[:0], y_all[:0], len(prep.labels), l2=config.l2,
+                                             max_epochs=config.max_epochs, lr=config.lr,
+                                             balanced=config.class_balance, hidden=config.hidden_units,
+                                             seed=config.seed))
+    if run.search:
+        cv, folds, by = run.search["best_value"], run.search["folds"], run.search["grouped_by"]
+        source = f"the best of {run.search['trials']} search trials (slightly optimistic: the best was chosen on it)"
+    else:
+        run.cancel.checkpoint()
+        fold_list, by = folds_of([prep.examples[i] for i in ok], seed=config.seed)
+        flipped = {j: fs.flipped[i] for j, i in enumerate(ok) if i in fs.flipped}
+        params = {"lr_factor": (config.lr * np.sqrt(d) / BASE_LR) if config.lr else 1.0, "l2": config.l2,
+                  "class_balance": config.class_balance, "flip_augment": config.flip_augment,
+                  "hidden_units": config.hidden_units}
+        cv = cv_score(fs.features[ok], flipped, y[ok], fold_list, len(prep.labels), params,
+                      max_epochs=config.max_epochs, seed=config.seed)
+        folds, source = len(fold_list), "computed for these settings"
+    run.timings["refit_s"] = time.monotonic() - t0
+    info = {
+        "on": "all",
+        "n_crops": len(ok),
+        "n_features": len(y_all),
+        "epochs": final_stats.epochs,
+        "train_loss": final_stats.train_loss,
+        "cv_macro_f1": float(cv),
+        "cv_folds": folds,
+        "cv_grouped_by": by,
+        "cv_source": source,
+        "note": ("The shipped head was refitted on every verified crop (the validation crops included) with the "
+                 "settings below; its performance figure is the cross-validated macro-F1 (whole "
+                 f"{by}s held out). The validation metrics are those of the same settings trained on the training "
+                 "split only, on the held-out validation crops."),
+    }
+    return replace(trained, final=final, final_fit=info)
 
 
 def _search(run: _Run, prep: _Prepared, fs: FeatureSet) -> Generator[FinetuneEvent, None, FinetuneConfig]:
@@ -448,6 +524,10 @@ def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Itera
         timings = {**run.timings, "total_s": time.monotonic() - run.t_start}
         record = TrainingRecord(config, base.tap.features, int(trained.head.n_features), trained.stats, timings)
         report_doc = build_report(pack, data, evaluation, record)
+        if trained.final_fit is not None:
+            _note_final_fit(report_doc, prep.examples, trained)
+        report_doc["training"]["head"] = (f"one hidden layer of {config.hidden_units} ReLU units"
+                                          if config.hidden_units else "linear")
         production_before = production_of(run.store.root, installed_ids(run.store), base_slug)
         try:
             report_path = register_pack(run.store, manifest, exported.path, report_doc, run.work)
@@ -483,6 +563,7 @@ def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Itera
         production_id=production_before,
         epoch_losses=tuple(run.losses),
         search=dict(run.search) or None,
+        final_fit=trained.final_fit,
     )
     if run.paths is not None:
         from ..lab.tracking import log_finetune  # MLflow, when the [lab] extra is installed (else nothing)
@@ -491,11 +572,23 @@ def _export_and_register(run: _Run, prep: _Prepared, trained: _Trained) -> Itera
     yield FinetuneFinished(report)
 
 
+def _note_final_fit(doc: dict[str, Any], examples: Sequence[CropExample], trained: _Trained) -> None:
+    """refit="all" in the training report: the final fit, the metrics labelled, every crop as a training crop
+    (evaluation before adoption must leave them all out)."""
+    assert trained.final_fit is not None
+    doc["final_fit"] = dict(trained.final_fit)
+    doc["metrics_note"] = ("The same settings trained on the training split only, measured on the held-out "
+                           "validation crops; the shipped head was then refitted on all crops (see final_fit).")
+    crops = sorted({f"{examples[i].site}|{examples[i].rel_path}" for i in (*trained.train, *trained.val)})
+    doc["split"]["train_crops"] = crops
+    doc["split"]["shipped_head_trained_on"] = "all crops"
+
+
 def _export(
     run: _Run, trained: _Trained, labels: tuple[str, ...], stem: str, steps: int
 ) -> Generator[FinetuneEvent, None, _Exported]:
     """ONNX export (step 1 of ``steps``), parity with the numpy head (2), int8 when requested (3)."""
-    config, fs, head, train, val = run.config, trained.features, trained.head, trained.train, trained.val
+    config, fs, head, train, val = run.config, trained.features, trained.shipped, trained.train, trained.val
     m = run.base.manifest
     fp32_path = run.work / f"{stem}.onnx"
     meta = {
@@ -551,10 +644,15 @@ def _export(
 
 def _evaluate(base: BaseModel, labels: tuple[str, ...], trained: _Trained, exported: _Exported) -> Evaluation:
     """Metrics on the validation crops: the shipped model, the fp32 head, the nearest-centroid baseline on
-    the same features, and the base classifier when its labels cover these."""
+    the same features, and the base classifier when its labels cover these. With refit="all" the shipped
+    head saw these crops: both figures are then the split-trained head's (same settings, held-out crops)."""
     fs, y_val = trained.features, trained.y[trained.val]
-    metrics = compute_metrics(y_val, np.argmax(exported.val_logits, axis=1), labels)
-    metrics_fp32 = compute_metrics(y_val, np.argmax(exported.fp32_val_logits, axis=1), labels)
+    if trained.final is not None:
+        held_out = np.argmax(trained.head.logits(fs.features[trained.val]), axis=1)
+        metrics = metrics_fp32 = compute_metrics(y_val, held_out, labels)
+    else:
+        metrics = compute_metrics(y_val, np.argmax(exported.val_logits, axis=1), labels)
+        metrics_fp32 = compute_metrics(y_val, np.argmax(exported.fp32_val_logits, axis=1), labels)
     centroid = nearest_centroid(trained.x_train, trained.y_train, fs.features[trained.val], len(labels))
     centroid_metrics = compute_metrics(y_val, centroid, labels)
     base_metrics = None
