@@ -92,3 +92,50 @@ def test_optimise_option_gives_the_search_settings_or_says_what_to_install(
     qtbot.addWidget(box)
     box.check.setChecked(True)
     assert not box.check.isEnabled() and box.trials() == 0 and "pip install 'wildlife-desktop[lab]'" in box.note.text()
+
+
+def test_dialog_mirrors_promote_and_rollback_into_mlflow(qtbot: QtBot, tmp_path: Path) -> None:
+    """With the [lab] extra, the window's promote and rollback move MLflow's stage tags and production alias
+    (read back with MLflow's own client), as 'models promote|rollback' do."""
+    pytest.importorskip("mlflow", reason="MLflow is not installed (the [lab] extra): nothing to mirror")
+    from mlflow.tracking import MlflowClient
+
+    from wildlife_desktop.training.lab import tracking
+
+    paths = AppPaths.default().ensure()
+    store = ModelStore(paths)
+    v1, v2 = _install_versions(store, tmp_path, "kenya", 2)
+    with tracking._mlflow(paths):  # the app's own local store, telemetry off
+        client = MlflowClient(tracking.tracking_uri(paths), registry_uri=tracking.tracking_uri(paths))
+        client.create_registered_model("kenya")
+        for pack_id in (v1, v2):  # as log_finetune registers each pack
+            client.create_model_version("kenya", f"file://{store.root / pack_id}", tags={"pack_id": pack_id})
+    dialog = ModelVersionsDialog(paths)
+    qtbot.addWidget(dialog)
+    dialog.select(v2)
+    with qtbot.waitSignal(dialog.sig_mirrored, timeout=30000) as sig:
+        dialog.promote(force=True)
+    assert sig.args == [True]
+    by_pack = {mv.tags["pack_id"]: mv for mv in client.search_model_versions("name='kenya'")}
+    assert by_pack[v2].tags["stage"] == "production" and by_pack[v1].tags["stage"] == "archived"
+    assert client.get_model_version_by_alias("kenya", "production").tags["pack_id"] == v2
+    assert "Mirrored in MLflow's registry" in dialog.message.toPlainText()
+    dialog.select("kenya")
+    with qtbot.waitSignal(dialog.sig_mirrored, timeout=30000):
+        dialog.rollback()
+    assert client.get_model_version_by_alias("kenya", "production").tags["pack_id"] == v1
+    by_pack = {mv.tags["pack_id"]: mv for mv in client.search_model_versions("name='kenya'")}
+    assert by_pack[v1].tags["stage"] == "production" and by_pack[v2].tags["stage"] == "archived"
+
+
+def test_dialog_without_mlflow_mirrors_nothing(qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as without the [lab] extra
+    paths = AppPaths.default().ensure()
+    store = ModelStore(paths)
+    _, v2 = _install_versions(store, tmp_path, "kenya", 2)
+    dialog = ModelVersionsDialog(paths)
+    qtbot.addWidget(dialog)
+    dialog.select(v2)
+    with qtbot.assertNotEmitted(dialog.sig_mirrored, wait=200):
+        assert "now the production version" in dialog.promote(force=True)
+    assert store.resolve("kenya") == v2 and not Path(paths.data, "mlruns").exists()

@@ -6,6 +6,9 @@ A thin window over :mod:`runtime.stages` (no logic here): a tree of names and th
 is then promoted with force), **Roll back** (the selected name's production version is
 archived, the one before it restored) and **Compare with production** (the held-out comparison,
 :func:`training.lab.evaluate.compare_models`, off the GUI thread, shown as text and recorded).
+After a promote or a rollback the new stages are mirrored into MLflow's registry when the
+``[lab]`` extra is installed (:func:`training.lab.tracking.mirror_stages`, off the GUI thread),
+as the CLI does; our registry stays the one that counts.
 """
 
 from __future__ import annotations
@@ -33,9 +36,11 @@ from ...core.paths import AppPaths
 
 
 class ModelVersionsDialog(QDialog):
-    """Signals: ``sig_changed()`` after a promote or a rollback (the run panel refreshes its list)."""
+    """Signals: ``sig_changed()`` after a promote or a rollback (the run panel refreshes its list);
+    ``sig_mirrored(bool)`` once the stages were mirrored into MLflow (only when tracking is available)."""
 
     sig_changed = Signal()
+    sig_mirrored = Signal(bool)
 
     def __init__(self, paths: AppPaths, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,6 +132,7 @@ class ModelVersionsDialog(QDialog):
             return self._say(str(exc))
         self.sig_changed.emit()
         self.refresh()
+        self._mirror(v.name)
         return self._say(self.tr("{0} is now the production version of {1}.").format(v.model_id, v.name))
 
     def rollback(self) -> str:
@@ -142,8 +148,28 @@ class ModelVersionsDialog(QDialog):
             return self._say(str(exc))
         self.sig_changed.emit()
         self.refresh()
+        self._mirror(restored.rsplit("-v", 1)[0])
         return self._say(self.tr("Rolled back: {0} is the production version again ({1} archived).")
                          .format(restored, archived))
+
+    def _mirror(self, name: str) -> bool:
+        """Mirror ``name``'s stages into MLflow off the GUI thread (``sig_mirrored`` when done); False when
+        tracking is not available (the [lab] extra absent or switched off): nothing to do."""
+        from ...training.lab import tracking
+        from ..workers import run_in_pool
+
+        if not tracking.available():
+            return False
+
+        def done(ok: bool) -> None:
+            if ok:
+                self.message.appendPlainText(self.tr("Mirrored in MLflow's registry ({0}).")
+                                             .format(tracking.tracking_uri(self.paths)))
+            self.sig_mirrored.emit(bool(ok))
+
+        run_in_pool(lambda: tracking.mirror_stages(self.paths, name), done, lambda _exc: self.sig_mirrored.emit(False),
+                    self)
+        return True
 
     def _say(self, text: str) -> str:
         self.message.setPlainText(text)
