@@ -7,7 +7,7 @@ sequences and, later, the human-decision layer; each writer turns it into one fi
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.records import Detection, Prediction
@@ -83,3 +83,4 @@ class ExportBundle:
     app_version: str
     detection_threshold: float  # COCO/CSV keep boxes at or above this (MD JSON keeps all, like MD)
     classification_threshold: float  # labels below this are written as the detection category only
+    methods: dict[str, Any] = field(default_factory=dict)  # formats.methods.load_methods: for a methods section

@@ -39,6 +39,7 @@ from .coco import det_id, kept_indices, species_of
 from .csv_safe import csv_row
 from .decisions import ReviewDecision
 from .md_batch import clip_box, round_conf
+from .methods import methods_text
 from .project import ProjectError, ProjectSettings, parse_timezone, round_coordinate, rounding_uncertainty_m
 from .taxonomy import Taxon, Taxonomy, load_taxonomy
 
@@ -145,6 +146,7 @@ def build_camtrap_dp(
     detector_name: str = "",
     classifier_name: str = "",
     created: dt.datetime | None = None,
+    deployment_names: Mapping[str, str] | None = None,
 ) -> CamtrapPackage:
     """Build the package in memory.
 
@@ -156,6 +158,9 @@ def build_camtrap_dp(
         media_mtimes: file modification times (ns) by relative path, for files without EXIF time.
         reviews: the latest decision per ``(file, detection_id)`` (file-level: ``detection_id`` "").
         options: see :class:`CamtrapOptions`.
+        deployment_names: location -> deployment name (``formats.corrections``: the folders a person
+            assigned to named deployments); the name is the ``deploymentID``, ``locationID`` and
+            ``locationName``; several locations (e.g. overflow folders) may share one deployment.
 
     Raises:
         ProjectError: something the standard requires is unknown (one line naming all of it).
@@ -170,6 +175,10 @@ def build_camtrap_dp(
     classifier = classifier_name or bundle.model.classifier or detector
     clock = _Clock(project, facts)
     warnings: list[str] = []
+    names = {k: v for k, v in (deployment_names or {}).items() if v}
+
+    def dep_of(location: str) -> str:
+        return names.get(location) or deployment_id(location, folder_name)
 
     # ---- media --------------------------------------------------------------------------------
     excluded: list[str] = []
@@ -182,7 +191,7 @@ def build_camtrap_dp(
         if opts.exclude_people and _person(item, bundle.detection_threshold):
             excluded.append(pred.rel_path)
             continue
-        dep = deployment_id(item.sequence.location, folder_name)
+        dep = dep_of(item.sequence.location)
         stamp, from_file = clock.stamp(dep, pred.meta.datetime, mtimes.get(pred.rel_path))
         if from_file:
             mtime_deps.add(dep)
@@ -203,7 +212,7 @@ def build_camtrap_dp(
     # ---- deployments ---------------------------------------------------------------------------
     by_dep: dict[str, list[dt.datetime]] = {}
     for item, _, stamp in kept:
-        by_dep.setdefault(deployment_id(item.sequence.location, folder_name), []).append(stamp)
+        by_dep.setdefault(dep_of(item.sequence.location), []).append(stamp)
     missing: list[str] = []
     if not project.contributors:
         missing.append("contributors")
@@ -247,10 +256,9 @@ def build_camtrap_dp(
     obs_rows: list[dict[str, Any]] = []
     events: dict[tuple[str, str], list[tuple[ExportItem, dt.datetime]]] = {}
     for item, media_id, stamp in kept:
-        events.setdefault((deployment_id(item.sequence.location, folder_name), item.sequence.seq_id), []).append(
-            (item, stamp))
-        obs_rows.extend(_media_observations(item, media_id, stamp, folder_name, bundle, tax, reviews,
-                                            detector, classifier))
+        events.setdefault((dep_of(item.sequence.location), item.sequence.seq_id), []).append((item, stamp))
+        obs_rows.extend(_media_observations(item, media_id, stamp, dep_of(item.sequence.location), bundle, tax,
+                                            reviews, detector, classifier))
     if opts.event_observations:
         for (dep, seq_id), members in sorted(events.items()):
             obs_rows.extend(_event_observations(dep, seq_id, members, bundle, tax, reviews, detector, classifier,
@@ -282,9 +290,12 @@ def build_camtrap_dp(
                      "end": max(all_stamps).date().isoformat() if all_stamps else when.date().isoformat()},
         "taxonomic": [_taxonomic(taxa[n]) if n in taxa else {"scientificName": n} for n in names],
     }
-    if project.description:
-        descriptor["description"] = project.description
-        descriptor["project"]["description"] = project.description
+    described = " ".join(t for t in (project.description, methods_text(bundle.methods)) if t)
+    if described:  # the empty-image audit's figures, for a methods section (formats/methods.py)
+        descriptor["description"] = described
+        descriptor["project"]["description"] = described
+    if bundle.methods:
+        descriptor["wildlifeDesktop"] = {"methods": bundle.methods}  # custom property (Data Package allows it)
     if decimals >= 0:
         descriptor["coordinatePrecision"] = float(10.0 ** -decimals)
     licences = _licences(project)
@@ -382,13 +393,12 @@ def _method(verified: bool, review: ReviewDecision | None, machine: str, prob: f
     return out
 
 
-def _media_observations(item: ExportItem, media_id: str, stamp: dt.datetime, folder_name: str,
+def _media_observations(item: ExportItem, media_id: str, stamp: dt.datetime, dep: str,
                         bundle: ExportBundle, tax: Taxonomy, reviews: Mapping[tuple[str, str], ReviewDecision],
                         detector: str, classifier: str) -> list[dict[str, Any]]:
     pred = item.prediction
     if pred.failed:
         return []
-    dep = deployment_id(item.sequence.location, folder_name)
     base = {"deploymentID": dep, "mediaID": media_id, "eventID": item.sequence.seq_id, "eventStart": _iso(stamp),
             "eventEnd": _iso(stamp), "observationLevel": "media"}
     keep = kept_indices(item, bundle.detection_threshold)

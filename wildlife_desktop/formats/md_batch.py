@@ -118,6 +118,8 @@ def wildlife_block(bundle: ExportBundle) -> dict[str, Any]:
     }
     if bundle.model.random_weights:
         block["warning"] = RANDOM_WEIGHTS_WARNING
+    if bundle.methods:  # the empty-image audit's figures (formats/methods.py)
+        block["methods"] = dict(bundle.methods)
     return block
 
 

@@ -28,6 +28,7 @@ from ..formats.camtrap_dp import (
 from ..formats.camtrap_validate import ValidationResult, frictionless_available, validate_package
 from ..formats.corrections import load_corrections
 from ..formats.decisions import latest_decisions
+from ..formats.methods import load_methods
 from ..formats.project import ProjectSettings, load_project
 from .exif import read_exif_extras
 from .journal import STATE_DIRNAME
@@ -58,10 +59,12 @@ def project_state_dir(folder: Path, paths: AppPaths | None = None) -> Path:
 
 
 def _deployment_facts(folder: Path, rels: list[str], folder_name: str,
-                      metas: Mapping[str, tuple[str, str]]) -> dict[str, DeploymentFacts]:
+                      metas: Mapping[str, tuple[str, str]],
+                      names: Mapping[str, str] | None = None) -> dict[str, DeploymentFacts]:
     per_dep: dict[str, list[str]] = {}
     for rel in rels:
-        per_dep.setdefault(deployment_id(camera_location(rel), folder_name), []).append(rel)
+        loc = camera_location(rel)
+        per_dep.setdefault((names or {}).get(loc) or deployment_id(loc, folder_name), []).append(rel)
     out: dict[str, DeploymentFacts] = {}
     for dep, files in per_dep.items():
         serial, lat, lon, offset = "", None, None, ""
@@ -104,9 +107,10 @@ def export_camtrap_dp(
     settings = project if project is not None else load_project(state_dir)
     with sidecar_lock(state_dir):
         decisions = tend_decisions(state_dir)
+    corrections = load_corrections(state_dir)
     bundle = build_bundle(res.layer, res.predictions, detection_threshold=detection_threshold,
                           classification_threshold=classification_threshold, decisions=decisions,
-                          corrections=load_corrections(state_dir))
+                          corrections=corrections, methods=load_methods(state_dir))
     folder_name = folder.resolve().name or "camera-traps"
     rels = sorted(res.predictions)
     metas = {r: (p.meta.make or "", p.meta.model or "") for r, p in res.predictions.items()}
@@ -118,11 +122,12 @@ def export_camtrap_dp(
             opts = CamtrapOptions(opts.exclude_people, opts.coordinate_decimals, opts.event_observations, rel + "/")
     package = build_camtrap_dp(
         bundle, settings, folder_name=folder_name,
-        deployments=_deployment_facts(folder, rels, folder_name, metas),
+        deployments=_deployment_facts(folder, rels, folder_name, metas, corrections.deployments),
         media_mtimes={f.rel_path: f.mtime_ns for f in scan.files},
         reviews=latest_decisions(decisions), options=opts,
         detector_name=res.layer.detector_id or res.layer.detector,
         classifier_name=res.layer.classifier_id or res.layer.classifier,
+        deployment_names=corrections.deployments,
     )
     written = write_camtrap_dp(out_dir, package)
     warnings = list(package.warnings)
@@ -147,4 +152,6 @@ def deployment_names(folder: Path, paths: AppPaths | None = None) -> tuple[str, 
     if ws is None or lid is None:
         return ()
     name = Path(folder).resolve().name or "camera-traps"
-    return tuple(sorted({deployment_id(camera_location(rel), name) for rel in ws.journal(lid).load()}))
+    named = load_corrections(ws.state_dir).deployments  # folders assigned to named deployments
+    return tuple(sorted({named.get(loc) or deployment_id(loc, name)
+                         for loc in {camera_location(rel) for rel in ws.journal(lid).load()}}))

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from ..core.errors import WildlifeError
@@ -33,6 +34,7 @@ from ..formats.decisions import (
     needs_compaction,
 )
 from ..formats.md_batch import write_md_batch
+from ..formats.methods import load_methods
 from .journal import STATE_DIRNAME, LayerInfo, Workspace, current_entries
 from .scan import scan_folder
 from .sequences import assign_sequences, camera_location
@@ -138,13 +140,15 @@ def build_bundle(
     completion_time: str | None = None,
     decisions: Sequence[ReviewDecision] = (),
     corrections: Corrections | None = None,
+    methods: dict[str, Any] | None = None,
 ) -> ExportBundle:
     """Turn a layer's predictions into the writers' neutral input.
 
     ``decisions`` (the folder's human-decision layer, ``load_decisions(ws.state_dir)``) are
     merged in by ``formats.decisions.apply_decisions``: verified labels win over the model.
     ``corrections`` (``load_corrections(state_dir)``): capture times shifted per location before
-    sequences are cut, so sequences and every date written follow them.
+    sequences are cut, so sequences and every date written follow them. ``methods``
+    (``formats.methods.load_methods(state_dir)``): the empty-image audit's figures, in every output.
     """
     if corrections:
         predictions = corrections.apply(predictions, camera_location)
@@ -178,6 +182,7 @@ def build_bundle(
         classification_threshold=(
             layer.typical_classification_threshold if classification_threshold is None else classification_threshold
         ),
+        methods=dict(methods or {}),
     )
     return apply_decisions(bundle, decisions) if decisions else bundle
 
@@ -201,7 +206,8 @@ def write_layer_sidecars(
     with sidecar_lock(state_dir):
         bundle = build_bundle(layer, predictions, detection_threshold=detection_threshold,
                               classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s,
-                              decisions=tend_decisions(state_dir), corrections=load_corrections(state_dir))
+                              decisions=tend_decisions(state_dir), corrections=load_corrections(state_dir),
+                              methods=load_methods(state_dir))
         return write_sidecars(out_dir, bundle)
 
 
@@ -299,7 +305,8 @@ def export_folder(
     with sidecar_lock(state_dir):
         bundle = build_bundle(res.layer, res.predictions, detection_threshold=detection_threshold,
                               classification_threshold=classification_threshold, sequence_gap_s=sequence_gap_s,
-                              decisions=tend_decisions(state_dir), corrections=load_corrections(state_dir))
+                              decisions=tend_decisions(state_dir), corrections=load_corrections(state_dir),
+                              methods=load_methods(state_dir))
         written = write_sidecars(out_dir or res.output_dir, bundle)
         if coco_boxed_only:
             written += (write_coco_boxed(Path(out_dir or res.output_dir) / COCO_BOXED_SIDECAR, bundle),)
