@@ -57,7 +57,8 @@ def run(args: argparse.Namespace, store: Any, paths: AppPaths) -> int:
         from ..training.lab.evaluate import compare_models
 
         folders = [Path(f) for f in args.folders] or None
-        comp = compare_models(args.id, args.against, paths=paths, folders=folders, seed=args.seed)
+        comp = compare_models(args.id, args.against, paths=paths, folders=folders, seed=args.seed,
+                              pooled=True if args.pooled else None)
         print("\n".join(comp.lines()))
         if comp.production is not None:
             print(f"Adopt it with: wildlife-desktop models promote {comp.candidate.model_id}", file=sys.stderr)
@@ -81,3 +82,6 @@ def add_parsers(msub: Any) -> None:
     me.add_argument("folders", nargs="*", metavar="FOLDER",
                     help="folders of verified crops (default: its training folders)")
     me.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals (default 0)")
+    me.add_argument("--pooled", action="store_true",
+                    help="the pooled leave-one-site-out estimate (each model's recipe refitted per held-out site) "
+                    "even with enough untrained-on crops; it is used anyway when fewer than 5 are left")

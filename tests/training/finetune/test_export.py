@@ -177,3 +177,45 @@ def test_features_named_in_the_manifest_are_found_exposed_and_flattened(store: M
     logits, feats2 = model_outputs(export_model(b, head, tmp_path / "ft.onnx"), crops)
     np.testing.assert_allclose(feats2, feats, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(logits, head.logits(feats), rtol=1e-4, atol=1e-4)
+
+
+def test_a_head_with_a_hidden_layer_exports_as_gemm_relu_gemm_with_parity(
+    store: ModelStore, base: object, tmp_path: Path
+) -> None:
+    """Two Gemms and a Relu on the frozen features; ONNX logits equal the numpy head's (the hidden layer
+    matters: some units are cut by the Relu); int8 leaves the head float, the rule as for a linear head."""
+    from wildlife_desktop.training.finetune.graph import hidden_weights
+    from wildlife_desktop.training.finetune.head import Head
+
+    b = open_base(store, "tiny-features")
+    crops = _crops(24, seed=7)
+    _, feats = FeatureExtractor(b, tmp_path).run(crops)
+    rng = np.random.default_rng(4)
+    head = Head(weight=rng.normal(0, 1, (32, 3)), bias=rng.normal(0, 1, 3),
+                hidden_weight=rng.normal(0, 1, (16, 32)), hidden_bias=rng.normal(0, 1, 32))
+    pre = feats.astype(np.float64) @ head.hidden_weight + head.hidden_bias
+    assert (pre < 0).any() and (pre > 0).any(), "the Relu cuts some units and passes others"
+    assert head.hidden_units == 32 and head.n_features == 16 and head.n_classes == 3
+    path = export_model(b, head, tmp_path / "mlp.onnx")
+    model = onnx.load(str(path))
+    tail = [n.op_type for n in model.graph.node if n.name.startswith("wd_finetune")]
+    assert tail == ["Gemm", "Relu", "Gemm"]
+    logits, _ = model_outputs(path, crops)
+    np.testing.assert_allclose(logits, head.logits(feats), rtol=1e-4, atol=1e-4)
+    no_relu = Head(weight=head.hidden_weight @ head.weight, bias=head.hidden_bias @ head.weight + head.bias)
+    assert not np.allclose(no_relu.logits(feats), logits, atol=1e-2), "the Relu is in the graph"
+    assert check_parity(path, crops[:8], head, feats[:8]).passed
+    hw, hb = hidden_weights(model)
+    np.testing.assert_allclose(hw, head.hidden_weight, rtol=1e-6)
+    np.testing.assert_allclose(head_weights(model)[0], head.weight, rtol=1e-6)
+    assert hidden_weights(onnx.load(str(export_model(b, _head(16, 3), tmp_path / "lin.onnx")))) is None
+    with pytest.raises(Exception, match="does not reproduce"):  # a wrong numpy head fails the parity check
+        check_parity(path, crops[:8], Head(head.weight, head.bias, head.hidden_weight, -head.hidden_bias), feats[:8])
+    q = quantize_head_model(path, tmp_path / "mlp.int8.onnx", crops[:16], crops[16:], head.logits(feats[16:]))
+    assert q.kept == (q.agreement is not None and q.agreement >= 0.98)
+    if q.agreement is not None:
+        int8 = onnx.load(str(tmp_path / "mlp.int8.onnx"))
+        quantized_inputs = {i for n in int8.graph.node if n.op_type == "DequantizeLinear" for i in n.output}
+        head_nodes = [n for n in int8.graph.node if n.name.startswith("wd_finetune")]
+        assert [n.op_type for n in head_nodes] == ["Gemm", "Relu", "Gemm"]
+        assert not any(i in quantized_inputs for n in head_nodes for i in n.input[1:]), "the head stays float"

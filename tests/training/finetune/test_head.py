@@ -66,3 +66,37 @@ def test_nearest_centroid_baseline_uses_directions_and_never_names_an_absent_cla
     got = nearest_centroid(x, y, np.array([[100.0, 1.0], [0.1, 2.0], [1.0, 1.1]]), 3)
     assert got.tolist() == [0, 1, 1]
     assert 2 not in nearest_centroid(x, y, np.array([[-1.0, -1.0]]), 3).tolist(), "class 2 has no training crops"
+
+
+def test_a_hidden_layer_learns_what_a_linear_head_cannot_and_is_seeded() -> None:
+    """XOR of two feature signs (plus noise features, offset and scaled: the standardisation is folded into
+    the first layer): no linear head separates it, one hidden ReLU layer does; the same seed gives the same
+    head, another seed another one."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (400, 4))
+    y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(np.int64)
+    x = x * 3.0 + 20.0
+    tr, va = np.arange(400) < 300, np.arange(400) >= 300
+    (lin, _), _ = _run(train_head(x[tr], y[tr], x[va], y[va], 2))
+    (mlp, stats), events = _run(train_head(x[tr], y[tr], x[va], y[va], 2, hidden=64, l2=1e-4, seed=3))
+    assert lin.hidden_units == 0 and mlp.hidden_units == 64 and mlp.n_features == 4
+    assert mlp.hidden_weight.shape == (4, 64) and mlp.weight.shape == (64, 2)
+    assert np.mean(lin.predict(x[va]) == y[va]) < 0.75, "XOR is not linearly separable"
+    assert np.mean(mlp.predict(x[va]) == y[va]) >= 0.95
+    assert stats.val_loss == pytest.approx(min(v for _, v in events)), "early stopping keeps the best epoch"
+    (again, _), _ = _run(train_head(x[tr], y[tr], x[va], y[va], 2, hidden=64, l2=1e-4, seed=3))
+    np.testing.assert_array_equal(again.hidden_weight, mlp.hidden_weight)
+    np.testing.assert_array_equal(again.logits(x), mlp.logits(x))
+    (other, _), _ = _run(train_head(x[tr], y[tr], x[va], y[va], 2, hidden=64, l2=1e-4, seed=4))
+    assert not np.allclose(other.hidden_weight, mlp.hidden_weight)
+    with pytest.raises(ValueError, match="hidden units"):
+        _run(train_head(x, y, x[:0], y[:0], 2, hidden=-1))
+
+
+def test_weight_decay_shrinks_both_layers() -> None:
+    x, y = blobs((30, 30), d=16)
+    norms = []
+    for l2 in (1e-4, 1.0):
+        (h, _), _ = _run(train_head(x, y, x[:0], y[:0], 2, hidden=32, l2=l2, max_epochs=150))
+        norms.append((np.linalg.norm(h.weight), np.linalg.norm(h.hidden_weight * x.std(axis=0)[:, None])))
+    assert norms[1][0] < norms[0][0] and norms[1][1] < norms[0][1]

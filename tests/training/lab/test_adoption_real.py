@@ -51,7 +51,7 @@ def test_candidate_compared_on_held_out_sites_promoted_rolled_back_and_reproduce
     assert "difference (candidate - production)" in out
     assert "Adopt it with: wildlife-desktop models promote coarse-v2" in out
     v2 = _report(store, "coarse-v2")
-    assert v2["config"]["l2"] == 0.05 and v2["config"]["class_balance"] is False and v2["config"]["config_version"] == 1
+    assert v2["config"]["l2"] == 0.05 and v2["config"]["class_balance"] is False and v2["config"]["config_version"] == 2
     assert stages.load_registry(store.root).evaluations["coarse-v2"]["against"] == "coarse-v1"
 
     # the comparison: on the crops neither model trained on (the same split seed: the held-out sites)
@@ -86,4 +86,8 @@ def test_candidate_compared_on_held_out_sites_promoted_rolled_back_and_reproduce
     assert v3["config"] == v2["config"] and v3["metrics"] == v2["metrics"]
     assert np.allclose(v3["training"]["val_loss"], v2["training"]["val_loss"])
     with pytest.raises(DatasetError, match="not trained on"):
-        compare_models("coarse-v3", "coarse-v2", paths=paths, folders=[Path(folders[0])], record=False)
+        compare_models("coarse-v3", "coarse-v2", paths=paths, folders=[Path(folders[0])], record=False, pooled=False)
+    # no untrained-on crop left: the pooled leave-one-site-out estimate instead of a refusal, labelled as such
+    pooled = compare_models("coarse-v3", "coarse-v2", paths=paths, folders=[Path(folders[0])], record=False)
+    assert pooled.is_estimate and pooled.lines()[0].startswith("ESTIMATE (pooled leave-one-site-out")
+    assert pooled.difference["macro_f1"].value == 0.0, "the same recipe refitted per fold: the same predictions"

@@ -33,6 +33,8 @@ def test_toml_file_then_overrides_typed_by_the_dataclass(tmp_path: Path) -> None
         ("l2=much", "l2 must be a number"),
         ("max_epochs=1.5", "max_epochs must be an integer"),
         ("split=camera", "split must be one of auto, site, sequence"),
+        ("refit=everything", "refit must be one of auto, split, all"),
+        ("hidden_units=wide", "hidden_units must be an integer"),
         ("quantize=maybe", "quantize must be true or false"),
         ("colour=red", "Unknown setting(s) colour"),
         ("config_version=9", "newer than this app reads"),
@@ -51,3 +53,12 @@ def test_cli_refuses_a_bad_file_without_a_traceback(tmp_path: Path, capsys: pyte
     assert main(["train", "--config", str(bad), "--name", "x", "--base", "anything"]) == 1
     err = capsys.readouterr().err
     assert "is not valid TOML" in err and "Traceback" not in err
+
+
+def test_head_width_and_refit_are_settings_and_a_version_1_file_reads_as_before(tmp_path: Path) -> None:
+    base = {"folders": ["/a"], "base_model_id": "b", "name": "n"}
+    cfg = build_config(None, base, ["hidden_units=128", "refit=all"])
+    assert cfg.hidden_units == 128 and cfg.refit == "all" and CONFIG_VERSION == 2
+    assert is_override("hidden_units=64") and is_override("refit=split")
+    old = from_mapping({**base, "config_version": 1})  # written before the head width existed
+    assert old.hidden_units == 0 and old.refit == "auto", "a linear head; split unless a search runs"

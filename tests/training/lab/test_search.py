@@ -59,6 +59,8 @@ def test_search_is_never_worse_than_the_defaults_on_its_cv_objective(folders: li
     assert result.best.value >= result.default_value
     assert result.best.value == max(t.value for t in trials)
     assert {t.params["l2"] for t in trials[1:]} != {1e-3}, "the other trials try other settings"
+    assert all(t.params["hidden_units"] in lab_search.HIDDEN_CHOICES for t in trials), "the head's width is searched"
+    assert result.best_settings["hidden_units"] == result.best.params["hidden_units"]
 
 
 def test_cli_search_logs_trials_and_registers_the_best(folders: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,6 +75,14 @@ def test_cli_search_logs_trials_and_registers_the_best(folders: list[Path], caps
     assert search["best_value"] >= search["default_value"] and len(search["all"]) == 3
     saved = json.loads((pack / "training_config.json").read_text(encoding="utf-8"))
     assert saved["search_trials"] == 0 and saved["l2"] == search["best_settings"]["l2"], "reproducible as trained"
+    assert saved["hidden_units"] == search["best_settings"]["hidden_units"]
+    # the best settings retrained on all data; its figure is the search's CV estimate, the split's metrics labelled
+    assert saved["refit"] == "all" and "refit the best on all crops" not in out
+    doc = json.loads((pack / "training_report.json").read_text(encoding="utf-8"))
+    assert doc["final_fit"]["n_crops"] == doc["split"]["n_train"] + doc["split"]["n_val"]
+    assert doc["final_fit"]["cv_macro_f1"] == search["best_value"] and "best of 3 search trials" in doc["final_fit"][
+        "cv_source"]
+    assert "Final head: refitted on all" in out
     if tracking.available():
         from mlflow.tracking import MlflowClient
 
@@ -82,6 +92,9 @@ def test_cli_search_logs_trials_and_registers_the_best(folders: list[Path], caps
         trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId")]
         assert len(trials) == 3 and sorted(r.data.metrics["cv_macro_f1"] for r in trials) == pytest.approx(
             sorted(t["value"] for t in search["all"]))
+        (run,) = client.search_runs([client.get_experiment_by_name(tracking.EXPERIMENT).experiment_id])
+        assert run.data.metrics["final_cv_macro_f1"] == pytest.approx(search["best_value"])
+        assert run.data.params["refit"] == "all" and run.data.tags["final_fit"].startswith("refitted on all")
 
 
 def test_without_optuna_the_search_says_what_to_install(

@@ -49,7 +49,9 @@ from .bootstrap import N_BOOT, Interval, difference_intervals, metric_intervals,
 EVALUATION_NAME = "evaluation.json"
 OTHER = "(other)"
 #: Fewer untrained-on crops than this: the pooled leave-one-site-out estimate instead (when possible).
-MIN_HELD_OUT = 10
+MIN_HELD_OUT = 5
+#: Fewer than this: the held-out comparison says its intervals are wide and offers the pooled estimate.
+FEW_HELD_OUT = 20
 MAX_POOLED_FOLDS = 10
 HELD_OUT = "held-out crops"
 POOLED = "pooled leave-one-site-out estimate"
@@ -159,6 +161,9 @@ class Comparison:
             lines.append(f"  difference (candidate - production): accuracy {d['accuracy'].text('+.3f')}, "
                          f"macro-F1 {d['macro_f1'].text('+.3f')}")
         lines.append(f"  {self.verdict()}")
+        if not self.is_estimate and self.n_crops < FEW_HELD_OUT:
+            lines.append(f"  Only {self.n_crops} held-out crops: the intervals are wide. 'wildlife-desktop models "
+                         f"evaluate {self.candidate.model_id} --pooled' gives the pooled leave-one-site-out estimate.")
         if self.excluded:
             lines.append(f"  {self.excluded} verified crops left out: a model was trained on them")
         return lines
