@@ -18,6 +18,13 @@ table gives the longest stall and the 99th percentile. Scenarios:
   the finished run's results are shown again.
 * ``open100k``: 100k rows into the grid model only (as ``test_huge_folder_is_virtualised``),
   with the row index made beforehand as the app makes it on the pool with the scan.
+* ``filter100k:<kind>`` (issue 14): on those 100k rows with synthetic results, events and review
+  states, one change of each season filter of the grid (label, review state, camera, confidence
+  band, then the sort by event) through the grid's controls, until the rows are swapped in.
+* ``verify100k``: the Verify page on a queue of 100k crops (the big folder's files, 10 boxes
+  each), the filter bar's label changed until the filtered queue is shown.
+* ``cropgrid100k``: the crop grid over those 100k crops scrolled top to bottom in 400 steps,
+  one per 16 ms, crops cut on the pool from the real JPEGs meanwhile.
 
 Everything goes to a temporary folder (hard links, else symlinks, to the sample JPEGs) and a
 temporary ``WILDLIFE_DESKTOP_HOME``; nothing is written into ``../shared``. Benchmarks are
@@ -205,6 +212,123 @@ class Stepper:
         return self.i >= self.n
 
 
+SPECIES = ("zebra", "impala", "wildebeest", "gazelle", "lion", "hyena", "elephant", "bird")
+
+
+def _season_files(n: int) -> tuple[Any, ...]:
+    """``n`` files with one labelled box each, events, and a review state on every third file."""
+    from wildlife_desktop.core.records import BBox, Classification, Detection, MediaFile, MediaMeta, Prediction
+    from wildlife_desktop.gui.view_state import FileReview, PredictionDigest
+    from wildlife_desktop.pipeline.sequences import assign_sequences
+
+    rng = random.Random(5)
+    files = [MediaFile(f"cam{i // 5000:02d}/IMG_{i:06d}.JPG", 1000, i, "image") for i in range(n)]
+    preds = {}
+    for i, f in enumerate(files):
+        t = f"2024-{1 + i // 20000:02d}-{1 + i // 700 % 28:02d} {i // 60 % 24:02d}:{i % 60:02d}:00"
+        det = Detection("1", round(rng.random(), 3), BBox(0.1, 0.1, 0.2, 0.2),
+                        (Classification(rng.choice(SPECIES), round(rng.random(), 3)),))
+        preds[f.rel_path] = Prediction(f.rel_path, "image", MediaMeta(datetime=t), (det,))
+    digests = {r: PredictionDigest.of(p) for r, p in preds.items()}
+    seqs = assign_sequences((r, p.meta.datetime) for r, p in preds.items())
+    states = (frozenset({"verified", "mine"}), frozenset({"rejected", "disagreement"}),
+              frozenset({"verified", "relabelled", "disagreement"}))
+    reviews = {f.rel_path: FileReview(frozenset({rng.choice(SPECIES)}), rng.choice(states)) for f in files[::3]}
+    return files, preds, digests, seqs, reviews
+
+
+def season_filters(win: Any, n: int, bulk_load: Callable[[], Any]) -> list[dict[str, Any]]:
+    """Grid filter changes on ``n`` files with results, events and review states (issue 14)."""
+    from wildlife_desktop.gui.item_models.thumbnail_model import SortKey, index_files
+
+    with bulk_load():
+        files, preds, digests, seqs, reviews = _season_files(n)
+        index_of = index_files(files)
+    model, grid = win.model, win.grid
+    model.clear()
+    model.set_files(Path("/nonexistent"), files, index_of)
+    model.replace_results(preds, digests, set(SPECIES))
+    model.set_sequences(seqs)
+    model.set_review_index(reviews)
+    grid.refresh_filters()
+    grid.more_button.setChecked(True)
+    spin_until(_after(0.5), 30)
+    out = []
+    idle = lambda: not model.relayout_pending()  # noqa: E731
+    for kind, change in (
+            ("label", lambda: grid.filter_combo.setCurrentIndex(grid.filter_combo.findData("label:zebra"))),
+            ("state", lambda: grid.state_combo.setCurrentIndex(grid.state_combo.findData("verified"))),
+            ("camera", lambda: grid.place_combo.setCurrentIndex(grid.place_combo.findData("cam07"))),
+            ("confidence", lambda: grid.conf_combo.setCurrentIndex(1)),
+            ("sort_event", lambda: grid.sort_combo.setCurrentIndex(grid.sort_combo.findData(int(SortKey.EVENT)))),
+            ("clear", lambda: [c.setCurrentIndex(0) for c in (grid.filter_combo, grid.state_combo, grid.place_combo,
+                                                               grid.conf_combo)])):
+        row = measure(f"filter100k:{kind}", change, idle, 60)
+        row["rows"] = model.rowCount()
+        out.append(row)
+    return out
+
+
+def _season_session(rels: list[str], tmp: Path) -> tuple[Any, Any]:
+    """A review session over ~100k crops: ``100000 // len(rels)`` labelled boxes on each file."""
+    from wildlife_desktop.core.records import BBox, Classification, Detection, MediaMeta, Prediction
+    from wildlife_desktop.pipeline.sequences import assign_sequences
+    from wildlife_desktop.review.queue import QueueThresholds
+    from wildlife_desktop.review.session import ReviewSession
+
+    rng = random.Random(6)
+    per_file = max(1, 100_000 // max(1, len(rels)))
+    preds = {}
+    for i, rel in enumerate(rels):
+        dets = tuple(Detection("1", round(0.3 + 0.6 * rng.random(), 3),
+                               BBox(0.08 * k, 0.1 + 0.05 * (k % 3), 0.15, 0.2),
+                               (Classification(rng.choice(SPECIES), round(0.3 + 0.6 * rng.random(), 3)),))
+                     for k in range(per_file))
+        preds[rel] = Prediction(rel, "image", MediaMeta(datetime=f"2024-05-{1 + i // 400 % 28:02d} "
+                                                                 f"{i // 60 % 24:02d}:{i % 60:02d}:00"), dets)
+    seqs = assign_sequences((r, p.meta.datetime) for r, p in preds.items())
+    t0 = time.perf_counter()
+    session = ReviewSession(preds, tmp / "season_state", reviewer="bench", sequences=seqs,
+                            thresholds=QueueThresholds(accept=0.99, ignore=0.1))
+    print(f"  session over {len(session.items)} crops in {time.perf_counter() - t0:.1f} s", flush=True)
+    return session, seqs
+
+
+def season_review(win: Any, big: Path, rels: list[str], skip: set[str], tmp: Path,
+                  bulk_load: Callable[[], Any]) -> list[dict[str, Any]]:
+    """The Verify filter and the crop grid on a queue of 100k crops (10 boxes on each file of ``big``)."""
+    from wildlife_desktop.gui.dialogs.crop_grid_dialog import CropGridDialog
+
+    with bulk_load():
+        session, seqs = _season_session(rels, tmp)
+    out = []
+    if "verify100k" not in skip:
+        page = win.verify
+        win.stack.setCurrentWidget(page)
+        page.set_session(session, big, seqs)
+        spin_until(_after(0.5), 30)
+        combo = page.filter_bar.class_combo
+        row = measure("verify100k", lambda: combo.setCurrentIndex(combo.findData("zebra")),
+                      lambda: not page.filter_pending, 60)
+        row["crops"], row["shown"] = len(session.all_items), len(session.items)
+        out.append(row)
+        combo.setCurrentIndex(0)
+        spin_until(lambda: not page.filter_pending, 60)
+    if "cropgrid100k" not in skip:
+        dialog = CropGridDialog(session, big, win)
+        dialog.show()
+        spin_until(lambda: dialog.model.rowCount() == len(session.items), 60)
+        spin_until(_after(1.0), 30)
+        bar = dialog.view.verticalScrollBar()
+        steps = 400
+        stepper = Stepper(steps, lambda i: bar.setValue(bar.maximum() * (i + 1) // steps))
+        row = measure("cropgrid100k", stepper.start, stepper.finished, 600, settle_ms=500)
+        row["crops"], row["decoded"] = dialog.model.rowCount(), dialog.model.decoded
+        out.append(row)
+        dialog.close()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--files", type=int, default=10_000, help="files in the opened folder (default 10000)")
@@ -328,6 +452,12 @@ def main(argv: list[str] | None = None) -> int:
         win.grid.view.repaint()
         row["jump_mid_ms"] = round((time.perf_counter() - t1) * 1000, 1)
         rows.append(row)
+
+    # Synthetic season data is built in interpreter.bulk_load(), as the app loads results (GC frozen after).
+    if "filter100k" not in skip:
+        rows.extend(season_filters(win, args.huge, interpreter.bulk_load))
+    if "verify100k" not in skip or "cropgrid100k" not in skip:
+        rows.extend(season_review(win, big, rels, skip, tmp, interpreter.bulk_load))
 
     win.close()
     app.processEvents()

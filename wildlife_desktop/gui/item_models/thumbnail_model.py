@@ -52,6 +52,7 @@ from ..view_state import (
 #: During a run, rows that must move (sorted or filtered grid) move at most this often: a
 #: relayout is a pass over every file, and batches arrive every 100 ms.
 RUN_RELAYOUT_MS: Final[int] = 500
+_ROW_CHUNK: Final[int] = 1024  # rows added/removed per QStringListModel call (see _resize_rows)
 _PIXMAP_CACHE_MAX: Final[int] = 1500  # ~1500 * 256*192*4 B ≈ 300 MB worst case; typical far less
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -424,10 +425,16 @@ class ThumbnailModel(QStringListModel):
             return
         blocked = self.blockSignals(True)  # no row insert/remove signals inside layoutChanged
         try:
-            if n > have:
-                self.insertRows(have, n - have)
-            else:
-                self.removeRows(n, have - n)
+            # In chunks at the end: QStringListModel inserts (removes) one string at a time at the
+            # same position, each moving the ones after it; 98k rows in one call took 1.5 s.
+            while have < n:
+                k = min(_ROW_CHUNK, n - have)
+                self.insertRows(have, k)
+                have += k
+            while have > n:
+                k = min(_ROW_CHUNK, have - n)
+                self.removeRows(have - k, k)
+                have -= k
         finally:
             self.blockSignals(blocked)
 
