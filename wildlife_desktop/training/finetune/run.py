@@ -416,7 +416,7 @@ def _refit_all(run: _Run, prep: _Prepared, trained: _Trained) -> Generator[Finet
                                              seed=config.seed))
     if run.search:
         cv, folds, by = run.search["best_value"], run.search["folds"], run.search["grouped_by"]
-        source = f"the best of {run.search['trials']} search trials (slightly optimistic: the best was chosen on it)"
+        source = f"the best of {run.search['trials']} search trials, slightly optimistic as the best was chosen on it"
     else:
         run.cancel.checkpoint()
         fold_list, by = folds_of([prep.examples[i] for i in ok], seed=config.seed)
