@@ -22,6 +22,7 @@ the active one) with the damaged file kept as ``state.json.damaged``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -35,6 +36,7 @@ from typing import IO, Any
 from ..core.atomic import atomic_write_json, is_writable_dir
 from ..core.codec import prediction_from_dict, prediction_to_dict
 from ..core.errors import DatasetError, WildlifeError
+from ..core.locks import write_lock
 from ..core.paths import AppPaths
 from ..core.records import MediaFile, Prediction
 
@@ -223,11 +225,13 @@ class Workspace:
         out = folder if is_writable_dir(folder) else fallback
         ws = cls(folder, out)
         ws.state_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(ws.state_dir / "state.json", {"schema_version": JOURNAL_SCHEMA_VERSION,
-                                                        "active_layer": None})
+        with write_lock(ws.state_dir):  # another process may be creating it too, or tidying temp files
+            if not (ws.state_dir / "state.json").exists():
+                atomic_write_json(ws.state_dir / "state.json", {"schema_version": JOURNAL_SCHEMA_VERSION,
+                                                                "active_layer": None})
         return ws
 
-    def _state(self) -> dict[str, Any]:
+    def _state(self, *, save_rebuilt: bool = True) -> dict[str, Any]:
         path = self.state_dir / "state.json"
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
@@ -237,9 +241,9 @@ class Workspace:
                                  else f"active layer {str(active)[:80]!r} does not exist")
             return state
         except (OSError, ValueError, TypeError) as exc:
-            return self._rebuild_state(path, exc)
+            return self._rebuild_state(path, exc, save=save_rebuilt)
 
-    def _rebuild_state(self, path: Path, why: Exception) -> dict[str, Any]:
+    def _rebuild_state(self, path: Path, why: Exception, *, save: bool = True) -> dict[str, Any]:
         """A state from ``layers/`` (the layer whose journal was written last is active); the damaged file is kept."""
         def written(lid: str) -> float:
             d = self.layer_dir(lid)
@@ -249,11 +253,12 @@ class Workspace:
         state = {"schema_version": JOURNAL_SCHEMA_VERSION, "active_layer": max(layers, key=written) if layers else None}
         kept = ""
         try:
-            if path.exists():
-                backup = path.with_name("state.json.damaged")
-                os.replace(path, backup)
-                kept = f"; the damaged file is kept as {backup.name}"
-            atomic_write_json(path, state)
+            with write_lock(self.state_dir) if save else contextlib.nullcontext():
+                if path.exists():
+                    backup = path.with_name("state.json.damaged")
+                    os.replace(path, backup)
+                    kept = f"; the damaged file is kept as {backup.name}"
+                atomic_write_json(path, state)
         except (OSError, WildlifeError) as exc:  # read-only: use the rebuilt state without saving it
             logger.info("could not save the rebuilt %s: %s", path, exc)
         reason = why.strerror if isinstance(why, OSError) and why.strerror else str(why)
@@ -268,10 +273,12 @@ class Workspace:
         return self._state().get("active_layer")
 
     def set_active(self, layer_id: str) -> None:
-        state = self._state()
-        state["active_layer"] = layer_id
-        state["schema_version"] = JOURNAL_SCHEMA_VERSION
-        atomic_write_json(self.state_dir / "state.json", state)
+        """Make ``layer_id`` the active layer (under the folder's write lock, like every state change)."""
+        with write_lock(self.state_dir):
+            state = self._state(save_rebuilt=False)
+            state["active_layer"] = layer_id
+            state["schema_version"] = JOURNAL_SCHEMA_VERSION
+            atomic_write_json(self.state_dir / "state.json", state)
 
     def layer_dir(self, layer_id: str) -> Path:
         return self.state_dir / "layers" / layer_id
