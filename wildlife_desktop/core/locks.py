@@ -66,12 +66,13 @@ def sidecar_lock(state_dir: Path, *, timeout: float = SIDECAR_TIMEOUT_S) -> cont
 
 
 @contextlib.contextmanager
-def _hold(state_dir: Path, name: str, timeout: float) -> Iterator[None]:
+def _hold(state_dir: Path, name: str, timeout: float, busy: str | None = None) -> Iterator[None]:
+    """Hold lock ``name`` of ``state_dir``; ``busy`` is the message when another holder keeps it past ``timeout``."""
     lock = _lock(state_dir, name)
     try:
         lock.acquire(timeout=timeout)
     except Timeout as exc:
-        raise FolderBusyError(f"{state_dir} is locked by another program for more than {timeout:g} s; "
+        raise FolderBusyError(busy or f"{state_dir} is locked by another program for more than {timeout:g} s; "
                               "try again when it has finished.") from exc
     except OSError as exc:
         raise SidecarWriteError(f"Cannot lock {state_dir}: {exc.strerror or exc}") from exc
@@ -81,23 +82,12 @@ def _hold(state_dir: Path, name: str, timeout: float) -> Iterator[None]:
         lock.release()
 
 
-@contextlib.contextmanager
-def run_lock(state_dir: Path, folder: Path | str) -> Iterator[None]:
+def run_lock(state_dir: Path, folder: Path | str) -> contextlib.AbstractContextManager[None]:
     """Hold the folder's run lock for a whole run; never waits.
 
     Raises:
         FolderBusyError: ``folder`` is already being processed by another process or window.
     """
-    lock = _lock(state_dir, RUN_LOCK)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout as exc:
-        raise FolderBusyError(f"{folder} is already being processed (by another detect or import-results "
-                              "command, or a window); wait for that run to finish, or cancel it, then run again "
-                              "to resume.") from exc
-    except OSError as exc:
-        raise SidecarWriteError(f"Cannot lock {state_dir}: {exc.strerror or exc}") from exc
-    try:
-        yield
-    finally:
-        lock.release()
+    return _hold(state_dir, RUN_LOCK, 0, busy=f"{folder} is already being processed (by another detect or "
+                 "import-results command, or a window); wait for that run to finish, or cancel it, then run "
+                 "again to resume.")
