@@ -13,10 +13,11 @@ from typing import Any
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QSettings, qVersion
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from ... import __version__
 from ...core.paths import AppPaths
+from .help_dialogs import TextBrowserDialog
 
 TASK_NAMES = {"detection": "detector", "classification": "classifier"}
 
@@ -63,21 +64,13 @@ def about_html(paths: AppPaths, models: list[Any]) -> str:
             f"<p style='color:gray'>{html.escape(versions)}</p>")
 
 
-class AboutDialog(QDialog):
+class AboutDialog(TextBrowserDialog):
     """Read-only text with the version, the installed models and the app's folders."""
 
     def __init__(self, paths: AppPaths, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(640, 520, parent)
         from ...runtime.store import ModelStore
 
         self.setWindowTitle(self.tr("About Wildlife Desktop"))
         self.models = ModelStore(paths).list()
-        self.text = QTextBrowser(self)
-        self.text.setOpenExternalLinks(True)
         self.text.setHtml(about_html(paths, self.models))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addWidget(self.text, 1)
-        lay.addWidget(buttons)
-        self.resize(640, 520)

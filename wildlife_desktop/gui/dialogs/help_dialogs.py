@@ -84,24 +84,31 @@ class ShortcutsDialog(QDialog):
         return [(self.table.item(r, 0).text(), self.table.item(r, 1).text()) for r in range(self.table.rowCount())]
 
 
-class UserGuideDialog(QDialog):
+class TextBrowserDialog(QDialog):
+    """Read-only rich text (``self.text``; links open in the browser) over a Close button."""
+
+    def __init__(self, width: int, height: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text = QTextBrowser(self)
+        self.text.setOpenExternalLinks(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.text, 1)
+        lay.addWidget(buttons)
+        self.resize(width, height)
+
+
+class UserGuideDialog(TextBrowserDialog):
     """The README rendered as rich text (links open in the browser), or the built-in page."""
 
     def __init__(self, guide: Path | None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(760, 640, parent)
         self.setWindowTitle(self.tr("User guide"))
         self.source = guide
-        self.text = QTextBrowser(self)
-        self.text.setOpenExternalLinks(True)
         if guide is not None:
             self.text.document().setBaseUrl(QUrl.fromLocalFile(str(guide.parent) + "/"))
             self.text.setSearchPaths([str(guide.parent)])
             self.text.setMarkdown(guide.read_text(encoding="utf-8", errors="replace"))
         else:
             self.text.setMarkdown(BUILT_IN_GUIDE)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addWidget(self.text, 1)
-        lay.addWidget(buttons)
-        self.resize(760, 640)
