@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -30,6 +31,36 @@ CONFIDENCE_BANDS = (("below 50 %", 0.0, 0.4999), ("50–80 %", 0.5, 0.7999), ("8
 def band_of(data: object) -> tuple[float, float] | None:
     """(low, high) of a confidence combo's item data (an index into CONFIDENCE_BANDS; -1: any)."""
     return CONFIDENCE_BANDS[data][1:] if isinstance(data, int) and 0 <= data < len(CONFIDENCE_BANDS) else None
+
+
+def state_filter_combo(parent: QWidget) -> ElidingComboBox:
+    """The season filters' review-state combo (item data: the state's key; "" for any state)."""
+    combo = ElidingComboBox(parent, chars=12, min_chars=8, max_chars=20)
+    combo.addItem(parent.tr("Any state"), "")
+    for text, key in ((parent.tr("Not reviewed"), "not_reviewed"), (parent.tr("Verified"), "verified"),
+                      (parent.tr("Verified by me"), "mine"), (parent.tr("Relabelled"), "relabelled"),
+                      (parent.tr("Rejected"), "rejected"), (parent.tr("Disagreements"), "disagreement")):
+        combo.addItem(text, key)
+    return combo
+
+
+def confidence_filter_combo(parent: QWidget) -> ElidingComboBox:
+    """The season filters' confidence combo (item data: see :func:`band_of`)."""
+    combo = ElidingComboBox(parent, chars=10, min_chars=7, max_chars=16)
+    combo.addItem(parent.tr("Any confidence"), -1)
+    for i, (text, _lo, _hi) in enumerate(CONFIDENCE_BANDS):
+        combo.addItem(text, i)  # the band's index: Qt keeps a tuple as a list
+    return combo
+
+
+def date_range_edits(parent: QWidget, on_change: Callable[[], None]) -> tuple[QLineEdit, QLineEdit]:
+    """The season filters' "from" and "to" date fields (YYYY-MM-DD); ``on_change`` when one is edited."""
+    date_from, date_to = QLineEdit(parent), QLineEdit(parent)
+    for e, ph in ((date_from, parent.tr("from YYYY-MM-DD")), (date_to, parent.tr("to YYYY-MM-DD"))):
+        e.setPlaceholderText(ph)
+        e.setMaximumWidth(e.fontMetrics().horizontalAdvance("from YYYY-MM-DD") + 16)
+        e.editingFinished.connect(on_change)
+    return date_from, date_to
 
 
 class ThumbnailGridWidget(QWidget):
@@ -83,22 +114,10 @@ class ThumbnailGridWidget(QWidget):
         self.more_button.setCheckable(True)
         self.more_button.setText(self.tr("Filters"))
         self.more_button.setToolTip(self.tr("Filter by review state, camera, dates and confidence"))
-        self.state_combo = ElidingComboBox(self, chars=12, min_chars=8, max_chars=20)
-        self.state_combo.addItem(self.tr("Any state"), "")
-        for text, key in ((self.tr("Not reviewed"), "not_reviewed"), (self.tr("Verified"), "verified"),
-                          (self.tr("Verified by me"), "mine"), (self.tr("Relabelled"), "relabelled"),
-                          (self.tr("Rejected"), "rejected"), (self.tr("Disagreements"), "disagreement")):
-            self.state_combo.addItem(text, key)
+        self.state_combo = state_filter_combo(self)
         self.place_combo = ElidingComboBox(self, chars=12, min_chars=8, max_chars=24)
-        self.conf_combo = ElidingComboBox(self, chars=10, min_chars=7, max_chars=16)
-        self.conf_combo.addItem(self.tr("Any confidence"), -1)
-        for i, (text, _lo, _hi) in enumerate(CONFIDENCE_BANDS):
-            self.conf_combo.addItem(text, i)  # the band's index: Qt keeps a tuple as a list
-        self.date_from, self.date_to = QLineEdit(self), QLineEdit(self)
-        for e, ph in ((self.date_from, self.tr("from YYYY-MM-DD")), (self.date_to, self.tr("to YYYY-MM-DD"))):
-            e.setPlaceholderText(ph)
-            e.setMaximumWidth(e.fontMetrics().horizontalAdvance("from YYYY-MM-DD") + 16)
-            e.editingFinished.connect(self._on_filter_changed)
+        self.conf_combo = confidence_filter_combo(self)
+        self.date_from, self.date_to = date_range_edits(self, self._on_filter_changed)
         self._rebuild_places()
         for combo in (self.state_combo, self.place_combo, self.conf_combo):
             combo.currentIndexChanged.connect(self._on_filter_changed)

@@ -10,12 +10,12 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QWidget
 
 from ...pipeline.sequences import ROOT_LOCATION
 from ...review.queue import QueueFilter, QueueItem
 from .elided import ElidingComboBox
-from .thumbnail_grid import CONFIDENCE_BANDS, band_of
+from .thumbnail_grid import band_of, confidence_filter_combo, date_range_edits, state_filter_combo
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -35,24 +35,11 @@ class VerifyFilterBarWidget(QWidget):
         # Sized in characters, never by the longest species or folder name; longer ones are elided.
         self.class_combo = ElidingComboBox(self, chars=14, min_chars=9, max_chars=30)
         self.place_combo = ElidingComboBox(self, chars=18, min_chars=9, max_chars=36)
-        self.state_combo = ElidingComboBox(self, chars=12, min_chars=8, max_chars=20)
-        self.state_combo.addItem(self.tr("Any state"), "")
-        for text, key in ((self.tr("Not reviewed"), "not_reviewed"), (self.tr("Verified"), "verified"),
-                          (self.tr("Verified by me"), "mine"), (self.tr("Relabelled"), "relabelled"),
-                          (self.tr("Rejected"), "rejected"), (self.tr("Disagreements"), "disagreement")):
-            self.state_combo.addItem(text, key)
+        self.state_combo = state_filter_combo(self)
         self.state_combo.setToolTip(self.tr("Review state: what you or others decided"))
-        self.conf_combo = ElidingComboBox(self, chars=10, min_chars=7, max_chars=16)
-        self.conf_combo.addItem(self.tr("Any confidence"), -1)
-        for i, (text, _lo, _hi) in enumerate(CONFIDENCE_BANDS):
-            self.conf_combo.addItem(text, i)  # the band's index: Qt keeps a tuple as a list
+        self.conf_combo = confidence_filter_combo(self)
         self.conf_combo.setToolTip(self.tr("Confidence band of the model (the certainty \"Ask me below\" uses)"))
-        self.date_from = QLineEdit(self)
-        self.date_to = QLineEdit(self)
-        for e, ph in ((self.date_from, self.tr("from YYYY-MM-DD")), (self.date_to, self.tr("to YYYY-MM-DD"))):
-            e.setPlaceholderText(ph)
-            e.setMaximumWidth(e.fontMetrics().horizontalAdvance("from YYYY-MM-DD") + 16)
-            e.editingFinished.connect(self._on_control_changed)
+        self.date_from, self.date_to = date_range_edits(self, self._on_control_changed)
         self.accept_spin = QDoubleSpinBox(self)
         self.accept_spin.setRange(0.0, 100.0)
         self.accept_spin.setDecimals(0)
