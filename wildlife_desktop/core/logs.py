@@ -35,13 +35,13 @@ class _OneLine(logging.Formatter):
         return " ".join(f"{record.levelname} {record.name}: {record.getMessage()}".split())
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is at the time (it may be replaced after set-up)."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self):  # noqa: ANN201 - the logging API's attribute
         return sys.stderr
 
@@ -79,25 +79,26 @@ def setup_logging(paths: AppPaths, *, app: str = "wildlife-desktop", console_lev
         stderr only; the application must still start).
     """
     root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, _MARK, False)]:
-        root.removeHandler(handler)
-        handler.close()
+    for old in [h for h in root.handlers if getattr(h, _MARK, False)]:
+        root.removeHandler(old)
+        old.close()
     console = _StderrHandler()
     console.setLevel(console_level)
     console.setFormatter(_OneLine())
     console.addFilter(lambda record: getattr(record, "console", True))
     setattr(console, _MARK, True)
     root.addHandler(console)
-    path: Path | None = log_file(paths, app)
+    path: Path | None = None
+    target = log_file(paths, app)
     try:
         if paths.logs.exists() and not paths.logs.is_dir():
             raise NotADirectoryError(f"{paths.logs} is not a folder")
         handler: logging.Handler = _LazyRotatingFile(
-            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
+            target, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
     except OSError as exc:
         logging.getLogger(__name__).warning("no log file in %s: %s", paths.logs, exc)
-        path = None
     else:
+        path = target
         handler.setLevel(file_level)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         setattr(handler, _MARK, True)

@@ -71,7 +71,10 @@ def _offline_session(documents: Mapping[str, bytes]) -> Any:
     from requests.adapters import BaseAdapter
 
     class _LocalAdapter(BaseAdapter):
-        def send(self, request: Any, **kwargs: Any) -> Any:  # noqa: ARG002 - requests' signature
+        def send(  # noqa: ARG002 - requests' signature
+            self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+            verify: Any = True, cert: Any = None, proxies: dict[str, str] | None = None,
+        ) -> requests.Response:
             url = str(request.url)
             body = documents.get(url)
             if body is None:

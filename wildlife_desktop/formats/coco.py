@@ -141,7 +141,7 @@ def _info(bundle: ExportBundle) -> dict[str, Any]:
 
 
 def _categories(bundle: ExportBundle) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, int]]:
-    cats = [{"id": EMPTY_CATEGORY_ID, "name": EMPTY_CATEGORY_NAME}]
+    cats: list[dict[str, Any]] = [{"id": EMPTY_CATEGORY_ID, "name": EMPTY_CATEGORY_NAME}]
     cats += [{"id": int(k), "name": v} for k, v in sorted(DETECTION_CATEGORIES.items(), key=_int_key)]
     used = {c["name"].lower() for c in cats}
     next_id = max(FIRST_SPECIES_ID, max(c["id"] for c in cats) + 1)

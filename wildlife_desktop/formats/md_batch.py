@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from ..core.atomic import atomic_write_json_streamed
 from ..core.errors import DatasetError
@@ -28,6 +28,7 @@ from ..core.records import (
     BBox,
     Classification,
     Detection,
+    MediaKind,
     MediaMeta,
     Prediction,
 )
@@ -450,18 +451,18 @@ def _int_or_str(key: str) -> tuple[int, Any]:
     return (0, int(key)) if key.isdigit() else (1, key)
 
 
-def _is_num(v: Any) -> bool:
+def _is_num(v: Any) -> TypeGuard[int | float]:
     """A finite JSON number of sane size (a 400-digit integer is not one: it overflows a float)."""
     if isinstance(v, bool) or not isinstance(v, int | float):
         return False
     return abs(v) < 1e15 if isinstance(v, int) else math.isfinite(v)
 
 
-def _is_num_list(v: Any, n: int) -> bool:
+def _is_num_list(v: Any, n: int) -> TypeGuard[list[int | float] | tuple[int | float, ...]]:
     return isinstance(v, list | tuple) and len(v) == n and all(_is_num(x) for x in v)
 
 
-def _in_range(v: Any, low: float, high: float) -> bool:
+def _in_range(v: Any, low: float, high: float) -> TypeGuard[int | float]:
     return _is_num(v) and low <= v <= high
 
 
@@ -485,7 +486,7 @@ def _read_image(
         raise DatasetError(f"Results file: 'frames_processed' of {where} is not a list.")
     frames = tuple(int(f) for f in frames_raw if _in_range(f, 0, MAX_FRAME))
     is_video = PurePosixPath(rel).suffix.lower() in _READ_VIDEO_EXTENSIONS or rate is not None
-    kind = "video" if is_video else "image"
+    kind: MediaKind = "video" if is_video else "image"
     w, h, dt = im.get("width"), im.get("height"), im.get("datetime")
     meta = MediaMeta(
         width=int(w) if _in_range(w, 1, MAX_IMAGE_SIDE) else None,

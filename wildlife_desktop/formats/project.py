@@ -260,9 +260,12 @@ def from_dict(raw: Any) -> ProjectSettings:
         value = raw.get(key)
         return value.strip() if isinstance(value, str) else ""
 
+    def role(value: Any) -> str:
+        return value if isinstance(value, str) and value in CONTRIBUTOR_ROLES else "contributor"
+
     contributors = tuple(
         Contributor(str(c.get("title", "")).strip(), str(c.get("email", "") or "").strip(),
-                    c.get("role") if c.get("role") in CONTRIBUTOR_ROLES else "contributor")
+                    role(c.get("role")))
         for c in raw.get("contributors") or () if isinstance(c, dict) and str(c.get("title", "")).strip()
     )
     locations: dict[str, LocationSettings] = {}

@@ -6,12 +6,12 @@ integers, categories 0-based, so image sizes are needed to normalise them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..core.errors import DatasetError
-from ..core.records import BBox, Classification, Detection, MediaMeta, Prediction
+from ..core.records import BBox, Classification, Detection, MediaKind, MediaMeta, Prediction
 from .md_batch import (
     _READ_VIDEO_EXTENSIONS,
     ImportedResults,
@@ -27,7 +27,7 @@ from .md_batch import (
 
 
 def read_pytorch_wildlife_json(
-    path: Path | str,
+    path: Path | str | Mapping[str, Any],
     size_of: Callable[[str], tuple[int, int]],
     *,
     strip_prefix: str | None = None,
@@ -36,7 +36,7 @@ def read_pytorch_wildlife_json(
     """Read Pytorch-Wildlife's ``save_detection_json`` output (xyxy absolute pixel boxes).
 
     Args:
-        path: the JSON file.
+        path: the JSON file, or its already-parsed object.
         size_of: returns ``(width, height)`` of a file given its relative path; an ``OSError``,
             ``KeyError`` or ``ValueError`` from it makes that file a failed prediction.
         strip_prefix: prefix removed from every ``img_id`` (compared with ``/`` separators).
@@ -64,7 +64,7 @@ def read_pytorch_wildlife_json(
             if not rel.startswith(prefix):
                 raise DatasetError(f"{ann['img_id']!r} is not under {strip_prefix!r}.")
             rel = rel[len(prefix) :]
-        kind = "video" if PurePosixPath(rel).suffix.lower() in _READ_VIDEO_EXTENSIONS else "image"
+        kind: MediaKind = "video" if PurePosixPath(rel).suffix.lower() in _READ_VIDEO_EXTENSIONS else "image"
         try:
             width, height = size_of(rel)
         except (OSError, KeyError, ValueError) as exc:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -66,6 +66,19 @@ class AnalysisTables:
         return {"events": (EVENT_COLUMNS, self.events), "deployments": (DEPLOYMENT_COLUMNS, self.deployments)}
 
 
+@dataclass
+class _Deployment:
+    """What :func:`build_tables` tallies per camera location (one deployments row)."""
+
+    times: list[dt.datetime] = field(default_factory=list)
+    images: int = 0
+    videos: int = 0
+    failed: int = 0
+    events: int = 0
+    busy: int = 0  # events with at least one kept box
+    species: set[str] = field(default_factory=set)
+
+
 def box_label(item: ExportItem, index: int, classification_threshold: float) -> tuple[str, str]:
     """``(label, category name)`` of a kept box: its species, else its detector category."""
     det = item.prediction.detections[index]
@@ -100,21 +113,24 @@ def build_tables(bundle: ExportBundle, taxonomy: Taxonomy | None = None,
     for item in bundle.items:
         events.setdefault(item.sequence.seq_id, []).append(item)
     event_rows: list[dict[str, str]] = []
-    per_loc: dict[str, dict[str, object]] = {}
+    per_loc: dict[str, _Deployment] = {}
     for seq_id in sorted(events, key=lambda s: (events[s][0].sequence.location, s)):
         members = events[seq_id]
         loc = members[0].sequence.location
-        acc = per_loc.setdefault(loc, {"times": [], "images": 0, "videos": 0, "failed": 0, "events": 0,
-                                       "busy": 0, "species": set()})
-        acc["events"] = int(acc["events"]) + 1  # type: ignore[call-overload]
+        acc = per_loc.setdefault(loc, _Deployment())
+        acc.events += 1
         counts: dict[str, int] = {}  # label -> max per frame
         cat_of: dict[str, str] = {}
         verified: set[str] = set()
         times = [t for it in members if (t := _parse(it.prediction.meta.datetime)) is not None]
         for it in members:
             pred = it.prediction
-            kind = "failed" if pred.failed else ("videos" if pred.kind == "video" else "images")
-            acc[kind] = int(acc[kind]) + 1  # type: ignore[call-overload]
+            if pred.failed:
+                acc.failed += 1
+            elif pred.kind == "video":
+                acc.videos += 1
+            else:
+                acc.images += 1
             frames: dict[int | None, dict[str, int]] = {}
             for i in kept_indices(it, bundle.detection_threshold):
                 label, cat = box_label(it, i, bundle.classification_threshold)
@@ -131,11 +147,11 @@ def build_tables(bundle: ExportBundle, taxonomy: Taxonomy | None = None,
             for per_frame in frames.values():
                 for label, n in per_frame.items():
                     counts[label] = max(counts.get(label, 0), n)
-        acc["times"].extend(times)  # type: ignore[union-attr]
+        acc.times.extend(times)
         counts = {label: n for label, n in counts.items() if n > 0}
         if counts:
-            acc["busy"] = int(acc["busy"]) + 1  # type: ignore[call-overload]
-        acc["species"].update(lb for lb, c in cat_of.items() if c == "animal")  # type: ignore[union-attr]
+            acc.busy += 1
+        acc.species.update(lb for lb, c in cat_of.items() if c == "animal")
         start = min(times).isoformat(sep=" ") if times else ""
         end = max(times).isoformat(sep=" ") if times else ""
         for label in sorted(counts):
@@ -151,16 +167,16 @@ def build_tables(bundle: ExportBundle, taxonomy: Taxonomy | None = None,
     return AnalysisTables(tuple(event_rows), tuple(dep_rows))
 
 
-def _deployment_row(loc: str, acc: Mapping[str, object]) -> dict[str, str]:
-    times: list[dt.datetime] = acc["times"]  # type: ignore[assignment]
-    species = sorted(acc["species"])  # type: ignore[call-overload]
+def _deployment_row(loc: str, acc: _Deployment) -> dict[str, str]:
+    times = acc.times
+    species = sorted(acc.species)
     first, last = (min(times), max(times)) if times else (None, None)
     days = _num(round((last - first).total_seconds() / 86400.0, 2)) if first and last else ""
     return {
         "location": loc, "first_image": first.isoformat(sep=" ") if first else "",
         "last_image": last.isoformat(sep=" ") if last else "", "camera_days": days,
-        "images": str(acc["images"]), "videos": str(acc["videos"]), "failed": str(acc["failed"]),
-        "events": str(acc["events"]), "events_with_detections": str(acc["busy"]),
+        "images": str(acc.images), "videos": str(acc.videos), "failed": str(acc.failed),
+        "events": str(acc.events), "events_with_detections": str(acc.busy),
         "species_count": str(len(species)), "species": "; ".join(species),
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ class TensorInfo:
         return (h, w) if isinstance(h, int) and isinstance(w, int) and h > 0 and w > 0 else None
 
     @property
-    def numpy_type(self) -> type | None:
+    def numpy_type(self) -> builtins.type[np.generic] | None:
         """The numpy element type of a float32/float16/uint8 tensor, else ``None``."""
         for name, kind in (("float16", np.float16), ("float", np.float32), ("uint8", np.uint8)):
             if f"({name})" in self.type:
