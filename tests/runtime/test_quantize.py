@@ -123,16 +123,16 @@ def test_classifier_top1_agreement(tmp_path: Path) -> None:
 def test_match_f1() -> None:
     boxes = np.array([[0, 0, 10, 10], [20, 20, 40, 40]], dtype=np.float64)
     a = Candidates(boxes, np.array([0.9, 0.5]), np.array([0, 1]))
-    assert q._match_f1(a, a, 0.2) == (1.0, 2)
+    assert q.match_f1(a, a, 0.2) == (1.0, 2)
     shifted = Candidates(boxes + 15, a.scores, a.classes)
-    assert q._match_f1(a, shifted, 0.2)[0] == 0.0
+    assert q.match_f1(a, shifted, 0.2)[0] == 0.0
     other_class = Candidates(boxes, a.scores, np.array([1, 0]))
-    assert q._match_f1(a, other_class, 0.2)[0] == 0.0
+    assert q.match_f1(a, other_class, 0.2)[0] == 0.0
     one_missing = Candidates(boxes[:1], a.scores[:1], a.classes[:1])
-    assert q._match_f1(a, one_missing, 0.2)[0] == pytest.approx(2 / 3)
+    assert q.match_f1(a, one_missing, 0.2)[0] == pytest.approx(2 / 3)
     empty = Candidates(np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=np.int64))
-    assert q._match_f1(empty, empty, 0.2) == (1.0, 0)  # vacuous: 1.0 by convention, 0 reference boxes
-    assert q._match_f1(a, a, 0.95) == (1.0, 0)
+    assert q.match_f1(empty, empty, 0.2) == (1.0, 0)  # vacuous: 1.0 by convention, 0 reference boxes
+    assert q.match_f1(a, a, 0.95) == (1.0, 0)
 
 
 def test_nan_output_is_never_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,14 +29,11 @@ from wildlife_desktop.runtime.postprocess import Candidates, to_detections
 from wildlife_desktop.runtime.preprocess import LetterboxTransform
 from wildlife_desktop.runtime.store import ModelStore
 from wildlife_desktop.training.packs import mdlite
+from wildlife_desktop.training.packs.int8_gate import Int8Gate, compare_int8, iter_images, pooled_f1
 from wildlife_desktop.training.packs.mdlite import (
     MEMBER,
-    Int8Gate,
-    compare_int8,
     install_mdlite,
-    iter_images,
     locate_checkpoint,
-    pooled_f1,
     read_display_rgb,
     zamba_input,
 )

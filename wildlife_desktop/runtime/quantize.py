@@ -126,7 +126,7 @@ def _tail_nodes(model: onnx.ModelProto) -> list[str]:
     return names
 
 
-def _match_f1(a: Candidates, b: Candidates, threshold: float, iou: float = 0.5) -> tuple[float, int]:
+def match_f1(a: Candidates, b: Candidates, threshold: float, iou: float = 0.5) -> tuple[float, int]:
     """F1 of ``b`` against reference ``a`` above ``threshold``: greedy, same class, IoU >= ``iou``."""
     ka = a.scores >= threshold
     kb = b.scores >= threshold
@@ -301,10 +301,10 @@ def quantize_static_model(
         kw: dict[str, Any] = {"conf_floor": low_threshold, "nms_iou": nms_iou, "input_hw": hw,
                               "max_det": MAX_DETECTIONS}
         ca, cb = spec.decoder(ref, **kw), spec.decoder(got, **kw)
-        f, n = _match_f1(ca, cb, threshold)
+        f, n = match_f1(ca, cb, threshold)
         f1s.append(f)
         n_ref += n
-        f, n = _match_f1(ca, cb, low_threshold)
+        f, n = match_f1(ca, cb, low_threshold)
         f1s_low.append(f)
         n_ref_low += n
     if spec.task == "classification":

@@ -38,6 +38,7 @@ from ...runtime.catalogue import CatalogueEntry, WeightSource, load_catalogue
 from ...runtime.manifest import MANIFEST_NAME, ModelManifest, save_manifest
 from ...runtime.store import sha256_file
 from .fetch import ChecksumResult, check_weights, require_trusted
+from .licences import LICENCE_URLS, MIT_TEXT
 from .loaders import LOADERS, Loader
 from .parity import ParityReport, TorchFn, classifier_parity, detector_parity, parity_inputs
 
@@ -46,27 +47,6 @@ ONNX_NAME = "model.onnx"
 UNPICKLING_BUILDERS = frozenset({"yolov5", "ultralytics", "pw_rtdetr_apache"})
 OPSET = 17
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-LICENCE_URLS = {
-    "MIT": "https://opensource.org/license/mit",
-    "Apache-2.0": "https://www.apache.org/licenses/LICENSE-2.0.txt",
-    "AGPL-3.0": "https://www.gnu.org/licenses/agpl-3.0.txt",
-    "GPL-3.0": "https://www.gnu.org/licenses/gpl-3.0.txt",
-}
-MIT_TEXT = """Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
-associated documentation files (the "Software"), to deal in the Software without restriction, including
-without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the
-following conditions:
-
-The above copyright notice and this permission notice shall be included in all copies or substantial
-portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT
-LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO
-EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER
-IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE
-USE OR OTHER DEALINGS IN THE SOFTWARE.
-"""
 
 
 @dataclass(frozen=True)
