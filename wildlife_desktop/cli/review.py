@@ -19,10 +19,13 @@ import getpass
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.paths import AppPaths
 from .output import emit
+
+if TYPE_CHECKING:
+    from ..formats.corrections import Corrections
 
 AUDIT_FILE = "audit.json"
 
@@ -198,10 +201,8 @@ def cmd_time_offset(args: argparse.Namespace, paths: AppPaths) -> int:
     _known_location(args.folder, args.location, paths)
     c = set_time_offset(_state_dir(args.folder, paths), args.location, seconds, who=_reviewer(args))
     export_folder(Path(args.folder), paths=paths)
-    if args.json:
-        emit("corrections", {"time_offsets": dict(c.time_offsets), "deployments": dict(c.deployments)})
-    else:
-        print(f"{args.location}: capture times shifted by {format_offset(seconds)}; sidecars re-written.")
+    _report_corrections(args, c, f"{args.location}: capture times shifted by {format_offset(seconds)}; "
+                        "sidecars re-written.")
     return 0
 
 
@@ -210,11 +211,16 @@ def cmd_deployment(args: argparse.Namespace, paths: AppPaths) -> int:
 
     _known_location(args.folder, args.location, paths)
     c = set_deployment(_state_dir(args.folder, paths), args.location, args.name, who=_reviewer(args))
+    _report_corrections(args, c, f"{args.location}: deployment {args.name.strip() or '(none)'}.")
+    return 0
+
+
+def _report_corrections(args: argparse.Namespace, c: Corrections, text: str) -> None:
+    """The folder's corrections as one JSON object with ``--json``, else ``text``."""
     if args.json:
         emit("corrections", {"time_offsets": dict(c.time_offsets), "deployments": dict(c.deployments)})
     else:
-        print(f"{args.location}: deployment {args.name.strip() or '(none)'}.")
-    return 0
+        print(text)
 
 
 def cmd_cameras(args: argparse.Namespace, paths: AppPaths) -> int:
