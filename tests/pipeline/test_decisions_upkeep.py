@@ -8,12 +8,11 @@ history that is mostly superseded records is compacted at export.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import os
 from pathlib import Path
 
-from tests.fixtures.folders import make_card
+from tests.pipeline.fixtures_layers import card_with_results, rerun_missing
 from wildlife_desktop.core.paths import AppPaths
 from wildlife_desktop.formats.bundle import detection_id
 from wildlife_desktop.formats.decisions import (
@@ -24,19 +23,12 @@ from wildlife_desktop.formats.decisions import (
     load_decisions,
     save_decisions,
 )
-from wildlife_desktop.pipeline.job import JobConfig, run_job
-from wildlife_desktop.pipeline.journal import Workspace
-from wildlife_desktop.pipeline.results import export_folder, load_results, tend_decisions
+from wildlife_desktop.pipeline.results import export_folder, tend_decisions
 
 
 def test_stored_boxless_decisions_get_their_box_once_and_survive_another_model(
         shared: Path, tmp_path: Path, paths: AppPaths, models: tuple[str, str]) -> None:
-    card = make_card(shared, tmp_path / "card", n_good=2, bad=False)
-    list(run_job(JobConfig(card, models[0], models[1]), paths=paths))
-    res = load_results(card, paths)
-    assert res is not None
-    rels = sorted(res.predictions)
-    first = {rel: res.predictions[rel].detections[0] for rel in rels}
+    card, res, rels, first = card_with_results(shared, tmp_path, paths, models)
     # what an import made before the fix stored: relabels without box, frame or model label
     bare = [ReviewDecision(rel, detection_id(rel, first[rel]), "relabel", "zebra", "bob", "2026-01-01T10:00:00")
             for rel in rels]
@@ -44,15 +36,7 @@ def test_stored_boxless_decisions_get_their_box_once_and_survive_another_model(
         json.dumps({"schema_version": 1, "decisions": [d.to_dict() for d in bare]}), encoding="utf-8")
 
     # another model (another layer) that misses the first file's animal
-    list(run_job(JobConfig(card, models[0], models[1], conf_floor=0.01), paths=paths))
-    ws = Workspace.locate(card, paths, create=False)
-    new = load_results(card, paths)
-    assert ws is not None and new is not None and new.layer_id != res.layer_id
-    journal = ws.journal(new.layer_id)
-    key, pred = journal.load()[rels[0]]
-    journal.append(key, dataclasses.replace(pred, detections=()))
-    journal.close()
-    export_folder(card, paths=paths)
+    rerun_missing(card, paths, models, res.layer_id, rels[0])
 
     stored = load_decisions(card / ".wildlife")
     assert [(d.bbox, d.label) for d in stored] == [(first[rel].bbox, "zebra") for rel in rels]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.folders import make_card
+from tests.pipeline.fixtures_layers import card_with_results, rerun_missing
 from wildlife_desktop.cli import main
 from wildlife_desktop.core.locks import FolderBusyError, run_lock
 from wildlife_desktop.core.paths import AppPaths
@@ -91,14 +92,9 @@ def test_a_corrupt_journal_line_names_the_file_it_held(tmp_path: Path, caplog: p
 def test_a_csv_relabel_follows_its_animal_to_another_model_and_a_missed_one_stays(
         shared: Path, tmp_path: Path, paths: AppPaths, models: tuple[str, str]) -> None:
     """Decisions imported from a bare six-column CSV, then ``detect`` with another model."""
-    card = make_card(shared, tmp_path / "card", n_good=2, bad=False)
-    list(run_job(JobConfig(card, models[0], models[1]), paths=paths))
-    res = load_results(card, paths)
-    assert res is not None
-    rels = sorted(res.predictions)
     from wildlife_desktop.formats.bundle import detection_id
 
-    first = {rel: res.predictions[rel].detections[0] for rel in rels}
+    card, res, rels, first = card_with_results(shared, tmp_path, paths, models)
     with open(tmp_path / "bob.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["file", "detection_id", "decision", "label", "reviewer", "time"])
@@ -109,18 +105,7 @@ def test_a_csv_relabel_follows_its_animal_to_another_model_and_a_missed_one_stay
     assert [d.bbox for d in stored] == [first[rel].bbox for rel in rels]  # the box came with the decision
     # another model: the same detector file at another confidence floor is another layer; then
     # the journal of the new layer loses its first file's boxes (the model missed that animal)
-    list(run_job(JobConfig(card, models[0], models[1], conf_floor=0.01), paths=paths))
-    ws = Workspace.locate(card, paths, create=False)
-    new = load_results(card, paths)
-    assert new is not None and new.layer_id != res.layer_id
-    journal = ws.journal(new.layer_id)
-    entries = journal.load()
-    key, pred = entries[rels[0]]
-    import dataclasses
-
-    journal.append(key, dataclasses.replace(pred, detections=()))
-    journal.close()
-    export_folder(card, paths=paths)
+    rerun_missing(card, paths, models, res.layer_id, rels[0])
     rows = list(csv.DictReader((card / "detections.csv").read_text(encoding="utf-8-sig").splitlines()))
     zebras = sorted((r["file"], r["category"], r["verified"]) for r in rows if r["label"] == "zebra")
     assert zebras == [(rels[0], "animal", "true"), (rels[1], "animal", "true")]
