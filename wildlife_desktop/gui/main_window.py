@@ -24,6 +24,7 @@ from ..core.errors import WildlifeError
 from ..core.paths import AppPaths
 from ..pipeline.thumbnails import ThumbnailCache
 from ..pipeline.view_settings import ViewSettingsStore, ViewThresholds, model_key
+from .counts_controller import CountsController
 from .engine import InferenceEngine
 from .folder_controller import FolderController
 from .help_menu import HelpMenu
@@ -79,6 +80,8 @@ class MainWindow(QMainWindow):
         self.runs = RunController(self.paths, self.engine, self.controller, self.model, self.run_panel,
                                   self.review, self.banner, self)
         self.verifier = VerifyController(self.verify, self.controller, lambda: self.review.thresholds.detection, self)
+        self.counts = CountsController(self.controller, self.review.counts, lambda: self.review.thresholds,
+                                       self._ask_reviewer, self)  # the review pane's editable counts
         # Privacy by default (gui/privacy.py): people blurred on screen until unlocked for this session.
         self.privacy = PrivacyGuard(self.model.prediction, lambda: self.controller.decisions,
                                     lambda: getattr(self.controller.results, "layer", None), self)
@@ -223,6 +226,10 @@ class MainWindow(QMainWindow):
         self.verifier.sig_reviewed_changed.connect(self._refresh_privacy)
         self.engine.sig_predictions.connect(self._refresh_privacy)
         self.thumbs.sig_loaded.connect(self._recheck_thumbnail)
+        self.counts.sig_status.connect(self.statusBar().showMessage)
+        self.counts.sig_decisions_changed.connect(lambda: self._on_verifier_reviewed_changed(set()))
+        self.review.sig_thresholds_changed.connect(self.counts.refresh)
+        self.verifier.sig_reviewed_changed.connect(self.counts.refresh)
 
     # ---- folder ------------------------------------------------------------------------
     @property
@@ -350,6 +357,7 @@ class MainWindow(QMainWindow):
         self.review.show_file(rel_path, pred, pos)
         self.review.set_verified(*self.controller.verified_for(rel_path, pred))
         self.review.show_sequence(rel_path, self.controller.sequences, self._datetime_of)
+        self.counts.show(rel_path)
         # The file's own EXIF when the results lack its time or camera (a results file may not carry them).
         self.controller.load_preview(rel_path, media.kind if media else "image", with_meta=pred is None or not (
             pred.meta.datetime and (pred.meta.make or pred.meta.model)))
@@ -673,6 +681,11 @@ class MainWindow(QMainWindow):
                                         Path(res.output_dir) / ".wildlife", reviewer, parent=self)
         dialog.sig_decisions_changed.connect(self._sidecar_timer.start)
         dialog.open()
+
+    def _ask_reviewer(self) -> str:
+        from . import review_settings
+
+        return review_settings.ask_reviewer(self)
 
     @Slot()
     def show_crop_grid(self) -> None:

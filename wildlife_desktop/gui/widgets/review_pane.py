@@ -26,6 +26,7 @@ from ...formats.decisions import ReviewDecision
 from ...pipeline.sequences import ROOT_LOCATION
 from ..style import label_color
 from ..view_state import Thresholds
+from .counts_panel import CountsPanel
 from .elided import ElidedLabel
 from .image_canvas import BoxOverlay, ImageCanvasWidget
 
@@ -128,6 +129,7 @@ class ReviewPaneWidget(QWidget):
         self.detections.setObjectName("detectionList")
         self.detections.setMaximumHeight(self.fontMetrics().height() * 5 + 8)
         self.detections.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.counts = CountsPanel(self)  # per label: the count (editable) and the event's (gui/counts_controller.py)
 
         self.det_slider, self.det_value = self._slider(self.thresholds.detection)
         self.cls_slider, self.cls_value = self._slider(self.thresholds.classification)
@@ -162,6 +164,7 @@ class ReviewPaneWidget(QWidget):
         lay.addLayout(nav)
         lay.addLayout(info)
         lay.addWidget(self.detections)
+        lay.addWidget(self.counts)
         lay.addLayout(sliders)
 
         for key, delta in ((Qt.Key.Key_Right, 1), (Qt.Key.Key_Left, -1), (Qt.Key.Key_Space, 1),

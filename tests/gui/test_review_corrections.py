@@ -1,0 +1,50 @@
+"""Issue 14 in the window: counts edited in the review pane, Review > Cameras and time…, and the
+empty-image audit dialog (state-level)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
+
+from tests.gui.helpers import open_folder, show_window
+from tests.review.season import write_season
+from wildlife_desktop.formats.decisions import load_decisions
+from wildlife_desktop.gui.main_window import MainWindow
+from wildlife_desktop.review.counts import event_counts
+
+
+def _window(qtbot: QtBot, tmp_path: Path) -> tuple[MainWindow, Path]:
+    QSettings().setValue("review/reviewer", "ana")
+    folder = write_season(tmp_path / "season")
+    win = show_window(qtbot)
+    open_folder(qtbot, win, folder)
+    return win, folder
+
+
+def _select(qtbot: QtBot, win: MainWindow, rel: str) -> None:
+    win.grid.select_row(win.model.row_of(rel))
+    qtbot.waitUntil(lambda: win.review.current_rel_path() == rel, timeout=5000)
+
+
+def test_counts_edited_in_the_review_pane(qtbot: QtBot, tmp_path: Path) -> None:
+    win, folder = _window(qtbot, tmp_path)
+    _select(qtbot, win, "cam1/IMG_0001.JPG")
+    panel = win.review.counts
+    assert panel.isVisible() and set(panel.spins) >= {"zebra", "deer"}
+    assert panel.spins["zebra"].value() == 1 and panel.event_labels["zebra"].text() == "event: 1"
+    panel.spins["zebra"].setValue(3)  # a person counts three zebras in this frame
+    recs = [d for d in load_decisions(folder / ".wildlife") if d.decision == "count"]
+    assert [(d.file, d.label, d.count, d.reviewer) for d in recs] == [("cam1/IMG_0001.JPG", "zebra", 3, "ana")]
+    assert panel.spins["zebra"].value() == 3 and panel.event_labels["zebra"].text() == "event: 3"
+    _select(qtbot, win, "cam1/IMG_0002.JPG")  # another frame of the same event: its own count, the event's 3
+    assert panel.spins["zebra"].value() == 1 and panel.event_labels["zebra"].text() == "event: 3"
+    # what the exports and tables compute from the stored decisions
+    c = win.controller
+    rows = event_counts(c.results.predictions, c.sequences, load_decisions(folder / ".wildlife"))
+    zebra = [r for r in rows if r.label == "zebra" and c.sequences["cam1/IMG_0001.JPG"].seq_id == r.seq_id]
+    assert zebra and zebra[0].count == 3 and zebra[0].edited
+    _select(qtbot, win, "cam1/IMG_0001.JPG")  # a later edit overrides (no undo in the pane)
+    panel.spins["zebra"].setValue(2)
+    assert panel.event_labels["zebra"].text() == "event: 2"
