@@ -63,11 +63,11 @@ def verified_counts(
             counts[label] += 1
         per_image[rel] = dict(counts)
     per_sequence: dict[tuple[str, str], dict[str, int]] = {}
-    for rel, counts in per_image.items():
+    for rel, image in per_image.items():
         seq = (sequences or {}).get(rel)
         key = (seq.location, seq.seq_id) if seq is not None else ("", rel)
         agg = per_sequence.setdefault(key, {})
-        for label, n in counts.items():
+        for label, n in image.items():
             agg[label] = max(agg.get(label, 0), n)
     return VerifiedCounts(per_image, per_sequence, frozenset(empties))
 
@@ -104,8 +104,8 @@ def image_counts(
     """
     latest = latest_decisions(decisions)
     per_file: dict[str, list[ReviewDecision]] = {}
-    for d in latest.values():
-        per_file.setdefault(d.file, []).append(d)
+    for dec in latest.values():
+        per_file.setdefault(dec.file, []).append(dec)
     out: dict[str, dict[str, tuple[int, bool, bool]]] = {}
     for rel in sorted(predictions):
         pred = predictions[rel]
@@ -122,6 +122,7 @@ def image_counts(
                 d = matched.get(i)
                 if d is not None and d.decision == "reject":
                     continue
+                label: str | None
                 if d is not None and d.decision in ("accept", "relabel", "unknown"):
                     label = UNKNOWN_LABEL if d.decision == "unknown" else (d.label or det.top_label or "")
                     verified = True

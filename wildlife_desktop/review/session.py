@@ -367,6 +367,7 @@ class ReviewSession:
         decision marks every queued file of the sequence empty. Already decided crops keep
         their decisions. One undo step.
         """
+        src: ReviewDecision | None
         if self._undo:
             src = self._undo[-1].records[0]
         else:

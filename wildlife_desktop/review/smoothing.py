@@ -75,7 +75,7 @@ class _Box:
 
 def _boxes(rel: str, pred: Prediction, latest: Mapping[tuple[str, str], ReviewDecision],
            opts: SmoothingOptions) -> list[_Box]:
-    out = []
+    out: list[_Box] = []
     if pred.failed:
         return out
     for det in pred.detections:
@@ -84,7 +84,7 @@ def _boxes(rel: str, pred: Prediction, latest: Mapping[tuple[str, str], ReviewDe
         if d is not None and d.decision not in POSITIVE_KINDS:
             continue  # rejected (or other kinds): not an animal of this group
         verified = d is not None
-        if verified:
+        if d is not None:
             label = UNKNOWN_LABEL if d.decision == "unknown" else (d.label or det.top_label or "")
             conf = 1.0
         else:
