@@ -218,7 +218,9 @@ def pack_licence_gate(pack: Any) -> tuple[str, bool]:
         data = None
     if not isinstance(data, dict):
         return "", False
-    extra = data.get("extra") if isinstance(data.get("extra"), dict) else {}
+    extra = data.get("extra")
+    if not isinstance(extra, dict):
+        extra = {}
     if "licence_acceptance_required" in extra:
         text = f"weights: {extra.get('licence_weights', '?')}; code the model was exported from: " \
                f"{extra.get('licence_code', '?')}"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -188,7 +188,7 @@ def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def merge(per_member: dict[str, Sequence[tuple[str, Detection]]], spec: CompositeSpec, conf_floor: float
+def merge(per_member: Mapping[str, Sequence[tuple[str, Detection]]], spec: CompositeSpec, conf_floor: float
           ) -> list[Detection]:
     """Merge members' detections by the spec's rules.
 
@@ -206,15 +206,15 @@ def merge(per_member: dict[str, Sequence[tuple[str, Detection]]], spec: Composit
         kept.extend((name, d) for name, d in per_member.get(rule.member, ())
                     if name == rule.category and d.confidence >= floor)
     owner = {c.category: c.member for c in spec.categories}
-    for rule in spec.suppress:
-        drop = [i for i, (n, _) in enumerate(kept) if n == rule.drop]
-        over = [d.bbox.as_list() for n, d in per_member.get(owner.get(rule.overlapping, ""), ())
-                if n == rule.overlapping and d.confidence >= rule.min_confidence]
+    for sup in spec.suppress:
+        drop = [i for i, (n, _) in enumerate(kept) if n == sup.drop]
+        over = [d.bbox.as_list() for n, d in per_member.get(owner.get(sup.overlapping, ""), ())
+                if n == sup.overlapping and d.confidence >= sup.min_confidence]
         if not drop or not over:
             continue
         iou = _iou_matrix(np.array([kept[i][1].bbox.as_list() for i in drop], dtype=np.float64),
                           np.array(over, dtype=np.float64))
-        gone = {drop[k] for k in np.flatnonzero((iou >= rule.iou).any(axis=1))}
+        gone = {drop[k] for k in np.flatnonzero((iou >= sup.iou).any(axis=1))}
         kept = [kd for i, kd in enumerate(kept) if i not in gone]
     out = [Detection(category=str(DETECTOR_LABELS.index(name) + 1), confidence=d.confidence, bbox=d.bbox)
            for name, d in kept]

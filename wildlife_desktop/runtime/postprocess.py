@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from ..core.records import BBox, Detection
 from .preprocess import LetterboxTransform
@@ -42,6 +43,7 @@ class Decoder(Protocol):
     def __call__(
         self,
         output: Any,
+        /,
         *,
         conf_floor: float,
         nms_iou: float,
@@ -119,7 +121,7 @@ def _empty() -> Candidates:
     return Candidates(np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=np.int64))
 
 
-def _squeeze_batch(output: np.ndarray, family: str, cols: str) -> np.ndarray:
+def _squeeze_batch(output: npt.ArrayLike, family: str, cols: str) -> np.ndarray:
     out = np.asarray(output)
     if out.ndim == 3 and out.shape[0] == 1:
         out = out[0]

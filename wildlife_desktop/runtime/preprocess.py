@@ -40,7 +40,7 @@ NORMALISATIONS: Final[tuple[str, ...]] = ("unit", "raw", "meanstd")
 #: ``area``: OpenCV INTER_AREA when shrinking, INTER_LINEAR when enlarging (fast, the default);
 #: ``bicubic``: Pillow's antialiased BICUBIC (what ``PIL.ImageOps.pad`` uses).
 RESIZE_FILTERS: Final[tuple[str, ...]] = ("area", "bicubic")
-INPUT_DTYPES: Final[dict[str, type]] = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8}
+INPUT_DTYPES: Final[dict[str, type[np.generic]]] = {"float32": np.float32, "float16": np.float16, "uint8": np.uint8}
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class InputSpec:
     normalisation: str = "unit"
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    dtype: type = np.float32
+    dtype: type[np.generic] = np.float32
     pad_value: int = PAD_VALUE
     resize_filter: str = "area"
 

@@ -136,7 +136,7 @@ class ImageModel:
 def open_image_model(
     onnx_path: Path | str, *, model_id: str, what: str, n_labels: int,
     check_output: Callable[[tuple[int | str | None, ...], int], str | None], intra_threads: int | None = None,
-    output: str | None = None, input_dtype: type | None = None,
+    output: str | None = None, input_dtype: builtins.type[np.generic] | None = None,
     pick_outputs: Callable[[tuple[TensorInfo, ...], TensorInfo], tuple[int, ...] | str] | None = None,
 ) -> ImageModel:
     """Open ``onnx_path`` and check it has one 4-D image input and an output its family accepts.

@@ -7,6 +7,7 @@ under ``paths.models`` and moved into place with ``os.replace``.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import hashlib
 import os
@@ -205,9 +206,9 @@ class ModelStore:
         m, path = self._checked(model_id, "classification")
         return Classifier(m, path, intra_threads=intra_threads)
 
-    def verify(self) -> list[tuple[str, bool, str]]:
+    def verify(self) -> builtins.list[tuple[str, bool, str]]:
         """Check every installed pack: ``(id, ok, message)`` per pack folder."""
-        report: list[tuple[str, bool, str]] = []
+        report: builtins.list[tuple[str, bool, str]] = []
         if not self.root.is_dir():
             return report
         for d in sorted(self.root.iterdir()):
@@ -338,7 +339,7 @@ class ModelStore:
             letterbox=letterbox if spec.task == "detection" else None, stride=spec.default_stride,
             licence=licence, source_url=source_url, random_weights=bool(random_weights),
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            extra={"onnx_metadata": info.metadata} if info.metadata else {},
+            extra=(("onnx_metadata", info.metadata),) if info.metadata else (),
         )
         return self._install(m, src, replace=replace, expect_sha=m.sha256, info=info)
 
