@@ -265,7 +265,7 @@ def build_camtrap_dp(
                                                 opts.exclude_people))
 
     # ---- descriptor -----------------------------------------------------------------------------
-    names = sorted({r["scientificName"] for r in obs_rows if r.get("scientificName")})
+    species_names = sorted({r["scientificName"] for r in obs_rows if r.get("scientificName")})
     taxa = {t.scientific_name: t for t in tax.taxa}
     all_stamps = [s for _, _, s in kept]
     levels = ["media", "event"] if opts.event_observations else ["media"]
@@ -288,7 +288,7 @@ def build_camtrap_dp(
         "spatial": _spatial(points),
         "temporal": {"start": min(all_stamps).date().isoformat() if all_stamps else when.date().isoformat(),
                      "end": max(all_stamps).date().isoformat() if all_stamps else when.date().isoformat()},
-        "taxonomic": [_taxonomic(taxa[n]) if n in taxa else {"scientificName": n} for n in names],
+        "taxonomic": [_taxonomic(taxa[n]) if n in taxa else {"scientificName": n} for n in species_names],
     }
     described = " ".join(t for t in (project.description, methods_text(bundle.methods)) if t)
     if described:  # the empty-image audit's figures, for a methods section (formats/methods.py)

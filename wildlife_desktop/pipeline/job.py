@@ -342,7 +342,9 @@ def _iter_predict(
                     assert fut is not None
                     pred = fut.result()
                 else:
-                    pred = predict(f, None if fut is None else fut.result())
+                    img = None if fut is None else fut.result()
+                    assert not isinstance(img, Prediction)  # decode-ahead futures hold images
+                    pred = predict(f, img)
                 assert isinstance(pred, Prediction)
                 yield f, pred
         finally:

@@ -10,7 +10,6 @@ atomically so a killed process never leaves half a JPEG that later decodes as gr
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from pathlib import Path
 from typing import Final
@@ -18,10 +17,10 @@ from typing import Final
 from ..core.atomic import atomic_write_bytes
 from ..core.errors import ImageReadError, SidecarWriteError
 from ..core.paths import AppPaths
+from .images import thumbnail_bytes
 
 #: Default edge length of a cached thumbnail, in pixels (the long side).
 DEFAULT_PX: Final[int] = 256
-_JPEG_QUALITY: Final[int] = 82
 
 
 def thumbnail_key(path: Path, size: int, mtime_ns: int, px: int) -> str:
@@ -33,37 +32,13 @@ def thumbnail_key(path: Path, size: int, mtime_ns: int, px: int) -> str:
 def make_thumbnail_bytes(path: Path, px: int = DEFAULT_PX) -> bytes:
     """Decode ``path`` at reduced size and return JPEG bytes whose long side is at most ``px``.
 
-    Uses :func:`wildlife_desktop.pipeline.images.thumbnail_bytes` when that module provides it,
-    so the GUI and the core agree on EXIF orientation; otherwise a Pillow draft decode (the
-    JPEG decoder scales by 1/2..1/8 while decoding, which is what makes this cheap).
+    :func:`wildlife_desktop.pipeline.images.thumbnail_bytes`, so the GUI and the core agree on
+    EXIF orientation.
 
     Raises:
         ImageReadError: the file cannot be decoded.
     """
-    try:
-        from . import images as _images  # written in parallel; may be absent or incomplete
-    except ImportError:
-        _images = None
-    fn = getattr(_images, "thumbnail_bytes", None)
-    if fn is not None:
-        return fn(path, px)
-    return _pil_thumbnail_bytes(Path(path), px)
-
-
-def _pil_thumbnail_bytes(path: Path, px: int) -> bytes:
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            im.draft("RGB", (px, px))
-            im = ImageOps.exif_transpose(im)
-            im = im.convert("RGB")
-            im.thumbnail((px, px))
-            buf = io.BytesIO()
-            im.save(buf, "JPEG", quality=_JPEG_QUALITY)
-            return buf.getvalue()
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
-        raise ImageReadError(f"Cannot read {path.name}: {exc}") from exc
+    return thumbnail_bytes(path, px)
 
 
 class ThumbnailCache:
