@@ -185,3 +185,12 @@ def test_errors(tmp_path: Path) -> None:
         q.quantize_static_model(src, tmp_path / "x.onnx", [], "classifier")
     with pytest.raises(ModelLoadError):
         q.quantize_static_model(src, tmp_path / "x.onnx", _images(1), "nope")
+
+
+def test_multi_output_family_is_refused_before_any_work(tmp_path: Path) -> None:
+    # mypy: decode_nanodet takes the head's six outputs, the agreement check passed it one array,
+    # so a NanoDet pack crashed with a bare ValueError after calibrating and writing the int8 file.
+    src = tiny_conv_yolov8(tmp_path / "det.onnx")
+    with pytest.raises(ModelLoadError, match="several outputs"):
+        q.quantize_static_model(src, tmp_path / "x.onnx", _images(1), "nanodet")
+    assert not (tmp_path / "x.onnx").exists()

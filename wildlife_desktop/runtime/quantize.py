@@ -260,11 +260,14 @@ def quantize_static_model(
         A :class:`QuantReport`.
 
     Raises:
-        ModelLoadError: unknown family, unloadable model, or no calibration images.
+        ModelLoadError: unknown family, a family whose head has several outputs (NanoDet),
+            unloadable model, or no calibration images.
     """
     spec = FAMILIES.get(family)
     if spec is None:
         raise ModelLoadError(f"Unknown model family {family!r}")
+    if spec.outputs is not None:  # the agreement check below decodes the first output only
+        raise ModelLoadError(f"Static quantisation of {family!r} models (a head of several outputs) is not supported")
     if not calibration_images:
         raise ModelLoadError("Static quantisation needs at least one calibration image")
     src, dst = Path(src), Path(dst)
