@@ -56,3 +56,11 @@ def cct_folder(tmp_path: Path) -> Path:
     for src in sorted(CCT_DIR.glob("*.jpg"))[:4]:
         shutil.copy2(src, folder / src.name)
     return folder
+
+
+@pytest.fixture
+def lila(tmp_path: Path) -> Path:
+    """A writable copy of the LILA samples (with MegaDetector v5a's results file)."""
+    from tests.gui.helpers import copy_lila
+
+    return copy_lila(tmp_path / "lila")

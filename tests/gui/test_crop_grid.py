@@ -90,7 +90,7 @@ def test_bulk_accept_keeps_each_model_label(qtbot: QtBot, tmp_path: Path) -> Non
 
 
 def test_window_opens_the_crop_grid_and_the_verify_page_follows(qtbot: QtBot, tmp_path: Path) -> None:
-    from tests.gui.test_verify_keyboard import open_verify
+    from tests.gui.helpers import open_verify
     from wildlife_desktop.pipeline.importer import import_results
 
     dst = tmp_path / "lila"

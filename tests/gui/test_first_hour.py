@@ -9,7 +9,6 @@ rewritten after review, and bad folders said in the window.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QPixmap
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import CCT_DIR, LILA_DIR, TWIN_DETECTOR
+from tests.gui.helpers import copy_cct, install_twin, open_folder, show_window
 from wildlife_desktop.core.paths import AppPaths
 from wildlife_desktop.core.records import BBox
 from wildlife_desktop.gui.main_window import RANDOM_BANNER, MainWindow
@@ -34,41 +33,6 @@ from wildlife_desktop.review.actions import ReviewAction
 REF = "md_v5a_reference_output.json"
 
 
-def _window(qtbot: QtBot) -> MainWindow:
-    win = MainWindow(AppPaths.default())
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    return win
-
-
-def _open(qtbot: QtBot, win: MainWindow, folder: Path, import_json: Path | None = None) -> None:
-    win.open_folder(folder, import_json=import_json)
-    qtbot.waitUntil(lambda: win.folder == folder and win._results_loaded, timeout=15_000)
-
-
-def _install_twin() -> None:
-    from wildlife_desktop.runtime.store import ModelStore
-
-    ModelStore(AppPaths.default()).import_onnx(TWIN_DETECTOR, family="yolov10",
-                                                labels=("animal", "person", "vehicle"))
-
-
-def _cct(folder: Path, n: int) -> Path:
-    folder.mkdir(parents=True)
-    for src in sorted(CCT_DIR.glob("*.jpg"))[:n]:
-        shutil.copy2(src, folder / src.name)
-    return folder
-
-
-@pytest.fixture
-def lila(tmp_path: Path) -> Path:
-    dst = tmp_path / "lila"
-    shutil.copytree(LILA_DIR, dst)
-    dst.chmod(0o755)
-    return dst
-
-
 def _run(qtbot: QtBot, win: MainWindow) -> None:
     with qtbot.waitSignal(win.engine.sig_finished, timeout=60_000):
         assert win.start_run()
@@ -79,10 +43,10 @@ def _run(qtbot: QtBot, win: MainWindow) -> None:
 # ---- 2. where the results came from; the banner is about what is shown -----------------------
 def test_imported_results_name_their_source_and_a_selected_twin_does_not_raise_the_red_banner(
         qtbot: QtBot, lila: Path, tmp_path: Path) -> None:
-    _install_twin()
-    win = _window(qtbot)
+    install_twin()
+    win = show_window(qtbot)
     assert RANDOM_BANNER in win.banner.text()  # nothing shown yet: the selected twin is worth a note
-    _open(qtbot, win, lila, import_json=lila / REF)
+    open_folder(qtbot, win, lila, import_json=lila / REF)
     source = win.source.source_text()
     assert f"imported from {REF}" in source and win.results.layer.detector in source
     assert not win.banner.isVisibleTo(win)  # real boxes on screen: no "meaningless boxes" banner
@@ -90,8 +54,8 @@ def test_imported_results_name_their_source_and_a_selected_twin_does_not_raise_t
     notice = win.notice.text()
     assert f"Imported {len(win.results.predictions)} file(s) with {n_dets} detection(s) from {REF}" in notice
 
-    cct = _cct(tmp_path / "cct", 3)
-    _open(qtbot, win, cct)
+    cct = copy_cct(tmp_path / "cct", 3)
+    open_folder(qtbot, win, cct)
     assert "No results for this folder yet" in win.source.source_text()
     _run(qtbot, win)
     assert "run here" in win.source.source_text() and "random weights" in win.source.source_text()
@@ -101,11 +65,11 @@ def test_imported_results_name_their_source_and_a_selected_twin_does_not_raise_t
 # ---- 3. thresholds: the user's, per folder and per model ------------------------------------
 def test_thresholds_survive_run_end_cancel_and_import_and_are_per_folder(
         qtbot: QtBot, tmp_path: Path, lila: Path) -> None:
-    _install_twin()
-    win = _window(qtbot)
+    install_twin()
+    win = show_window(qtbot)
     twin = win.run_panel.manifest(win.run_panel.detector_id())
-    a, b = _cct(tmp_path / "a", 6), _cct(tmp_path / "b", 2)
-    _open(qtbot, win, a)
+    a, b = copy_cct(tmp_path / "a", 6), copy_cct(tmp_path / "b", 2)
+    open_folder(qtbot, win, a)
     assert win.review.thresholds.detection == pytest.approx(twin.typical_threshold)
     win.review.det_slider.setValue(7)  # what a drag does
     _run(qtbot, win)
@@ -113,7 +77,7 @@ def test_thresholds_survive_run_end_cancel_and_import_and_are_per_folder(
 
     win.engine.sig_predictions.connect(lambda _p: win.engine.cancel())
     (a / "later.jpg").write_bytes((a / next(iter(sorted(p.name for p in a.glob("*.jpg"))))).read_bytes())
-    _open(qtbot, win, a)
+    open_folder(qtbot, win, a)
     with qtbot.waitSignal(win.engine.sig_finished, timeout=60_000):
         assert win.start_run()
     qtbot.waitUntil(lambda: not win.engine.running and win._results_loaded, timeout=15_000)
@@ -121,12 +85,12 @@ def test_thresholds_survive_run_end_cancel_and_import_and_are_per_folder(
     win.engine.sig_predictions.disconnect()
     win.engine.sig_predictions.connect(win._on_engine_predictions)
 
-    _open(qtbot, win, b)  # another folder: its own (the model's default)
+    open_folder(qtbot, win, b)  # another folder: its own (the model's default)
     assert win.review.det_slider.value() == round(twin.typical_threshold * 100)
-    _open(qtbot, win, a)
+    open_folder(qtbot, win, a)
     assert win.review.det_slider.value() == 7
 
-    _open(qtbot, win, lila, import_json=lila / REF)
+    open_folder(qtbot, win, lila, import_json=lila / REF)
     typical = win.results.layer.typical_threshold
     assert win.review.thresholds.detection == pytest.approx(typical)
     win.review.det_slider.setValue(33)
@@ -157,8 +121,8 @@ def test_view_settings_store_ignores_damage_and_keeps_the_newest(tmp_path: Path)
 # ---- 4. Verify follows the Detection slider; Enter in "Ask me below" ------------------------
 def _open_verify(qtbot: QtBot, lila: Path) -> MainWindow:
     QSettings().setValue("review/reviewer", "tester")
-    win = _window(qtbot)
-    _open(qtbot, win, lila, import_json=lila / REF)
+    win = show_window(qtbot)
+    open_folder(qtbot, win, lila, import_json=lila / REF)
     win.show_verify()
     qtbot.waitUntil(lambda: win.verify.session is not None, timeout=5_000)
     return win
@@ -223,10 +187,10 @@ def test_box_labels_stay_inside_the_image_at_its_top_edge(qtbot: QtBot) -> None:
 
 # ---- 6. runs: paused label, live count, summary -----------------------------------------------
 def test_pause_says_paused_counts_live_and_the_run_ends_with_a_summary(qtbot: QtBot, tmp_path: Path) -> None:
-    _install_twin()
-    win = _window(qtbot)
-    folder = _cct(tmp_path / "many", 12)
-    _open(qtbot, win, folder)
+    install_twin()
+    win = show_window(qtbot)
+    folder = copy_cct(tmp_path / "many", 12)
+    open_folder(qtbot, win, folder)
     panel = win.run_panel
     win.engine.sig_predictions.connect(lambda _p: panel.pause_button.setChecked(True))
     assert win.start_run()
@@ -272,10 +236,10 @@ def test_sidecars_are_rewritten_after_review_and_the_end_screen_offers_next_step
 
 # ---- 9. bad folders are said in the window ------------------------------------------------------
 def test_empty_missing_and_file_paths_are_said_in_the_grid(qtbot: QtBot, tmp_path: Path) -> None:
-    win = _window(qtbot)
+    win = show_window(qtbot)
     empty = tmp_path / "empty"
     empty.mkdir()
-    _open(qtbot, win, empty)
+    open_folder(qtbot, win, empty)
     assert "No images or videos in this folder" in win.grid.message()
     for bad in (tmp_path / "not there", tmp_path / "a file.jpg"):
         if bad.suffix:
@@ -283,7 +247,7 @@ def test_empty_missing_and_file_paths_are_said_in_the_grid(qtbot: QtBot, tmp_pat
         win.open_folder(bad)
         qtbot.waitUntil(lambda: win.grid.message().startswith("Cannot open this folder"), timeout=5_000)
         assert str(bad) in win.grid.message() and win.first_screen_ready()
-    _open(qtbot, win, empty)  # a good folder afterwards shows its grid again, not the old message
+    open_folder(qtbot, win, empty)  # a good folder afterwards shows its grid again, not the old message
     assert "Cannot open" not in win.grid.message()
 
 
@@ -294,11 +258,11 @@ def test_read_only_folder_says_where_the_results_went(qtbot: QtBot, lila: Path,
 
     monkeypatch.setattr(atomic, "is_writable_dir", lambda _p: False)  # root ignores chmod: a locked card
     monkeypatch.setattr(journal, "is_writable_dir", lambda _p: False)
-    win = _window(qtbot)
-    _open(qtbot, win, lila)
+    win = show_window(qtbot)
+    open_folder(qtbot, win, lila)
     fallback = AppPaths.default().fallback_output_dir(lila)
     assert f"Read-only folder: results are kept in {fallback}" in win.source.source_text()
-    _open(qtbot, win, lila, import_json=lila / REF)
+    open_folder(qtbot, win, lila, import_json=lila / REF)
     assert win.results.output_dir == fallback and str(fallback) in win.source.source_text()
 
 
@@ -313,8 +277,8 @@ def test_screenshot_of_a_missing_folder_does_not_wait_for_its_timeout(tmp_path: 
 
 
 def test_a_failed_import_is_said_in_the_window(qtbot: QtBot, lila: Path) -> None:
-    win = _window(qtbot)
-    _open(qtbot, win, lila)
+    win = show_window(qtbot)
+    open_folder(qtbot, win, lila)
     bad = lila / "broken.json"
     bad.write_text("[1, 2", encoding="utf-8")
     win.load_results(bad)

@@ -5,19 +5,12 @@ from __future__ import annotations
 from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import TWIN_DETECTOR
+from tests.gui.helpers import show_window
 from wildlife_desktop import __version__
 from wildlife_desktop.core.paths import AppPaths
 from wildlife_desktop.gui.dialogs.about_dialog import AboutDialog
 from wildlife_desktop.gui.dialogs.help_dialogs import ShortcutsDialog, UserGuideDialog
 from wildlife_desktop.gui.main_window import MainWindow
-
-
-def _window(qtbot: QtBot) -> MainWindow:
-    win = MainWindow(AppPaths.default())
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    return win
 
 
 def _help_texts(win: MainWindow) -> list[str]:
@@ -26,13 +19,13 @@ def _help_texts(win: MainWindow) -> list[str]:
 
 
 def test_help_menu_items(qtbot: QtBot) -> None:
-    win = _window(qtbot)
+    win = show_window(qtbot)
     assert _help_texts(win) == ["Keyboard shortcuts", "User guide", "Open log folder", "About Wildlife Desktop"]
     assert win.help_menu.shortcuts_action.shortcut().toString() == "F1"
 
 
 def test_f1_opens_the_shortcuts_on_browse_and_the_overlay_on_verify(qtbot: QtBot) -> None:
-    win = _window(qtbot)
+    win = show_window(qtbot)
     win.help_menu.shortcuts_action.trigger()
     dialog = win.help_menu.dialog
     assert isinstance(dialog, ShortcutsDialog) and dialog.isVisible()
@@ -46,7 +39,7 @@ def test_f1_opens_the_shortcuts_on_browse_and_the_overlay_on_verify(qtbot: QtBot
 
 
 def test_user_guide_shows_the_readme(qtbot: QtBot) -> None:
-    win = _window(qtbot)
+    win = show_window(qtbot)
     win.help_menu.guide_action.trigger()
     dialog = win.help_menu.dialog
     assert isinstance(dialog, UserGuideDialog) and dialog.source is not None

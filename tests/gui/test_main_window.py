@@ -9,54 +9,26 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import CCT_DIR, TWIN_DETECTOR
+from tests.gui.helpers import copy_cct, install_twin, open_folder, show_window
 from wildlife_desktop.core.paths import AppPaths
 from wildlife_desktop.gui.item_models.thumbnail_model import ThumbRole
 from wildlife_desktop.gui.main_window import RANDOM_BANNER, MainWindow
 from wildlife_desktop.gui.view_state import FileStatus
 
 
-def _window(qtbot: QtBot) -> MainWindow:
-    win = MainWindow(AppPaths.default())
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    return win
-
-
-def _open(qtbot: QtBot, win: MainWindow, folder: Path) -> None:
-    win.open_folder(folder)
-    qtbot.waitUntil(lambda: win.folder == folder and win._results_loaded, timeout=10_000)
-
-
-def _install_twin() -> None:
-    from wildlife_desktop.runtime.store import ModelStore
-
-    ModelStore(AppPaths.default()).import_onnx(TWIN_DETECTOR, family="yolov10",
-                                                labels=("animal", "person", "vehicle"))
-
-
-def _cct_copy(folder: Path, n: int) -> Path:
-    """A writable folder holding the first ``n`` real Caltech camera-trap JPEGs."""
-    folder.mkdir()
-    for src in sorted(CCT_DIR.glob("*.jpg"))[:n]:
-        shutil.copy2(src, folder / src.name)
-    return folder
-
-
 def test_no_models_says_so_and_cannot_start(qtbot: QtBot, cct_folder: Path) -> None:
-    win = _window(qtbot)
+    win = show_window(qtbot)
     assert win.run_panel.page() == 0  # the "no model installed" page
     assert "No detection model is installed" in win.run_panel.no_models_label.text()
     assert win.run_panel.import_button.isVisibleTo(win)
-    _open(qtbot, win, cct_folder)
+    open_folder(qtbot, win, cct_folder)
     assert win.start_run() is False
     assert not win.engine.running
 
 
 def test_folder_load_populates_grid_and_thumbnails(qtbot: QtBot, cct_folder: Path) -> None:
-    win = _window(qtbot)
-    _open(qtbot, win, cct_folder)
+    win = show_window(qtbot)
+    open_folder(qtbot, win, cct_folder)
     names = sorted(p.name for p in cct_folder.glob("*.jpg"))
     assert win.model.rowCount() == len(names) == 4
     assert [win.model.data(win.model.index(r)) for r in range(4)] == names
@@ -71,11 +43,11 @@ def test_folder_load_populates_grid_and_thumbnails(qtbot: QtBot, cct_folder: Pat
 
 
 def test_run_with_twin_fills_results_and_reaches_100_percent(qtbot: QtBot, cct_folder: Path) -> None:
-    _install_twin()
-    win = _window(qtbot)
+    install_twin()
+    win = show_window(qtbot)
     assert win.run_panel.page() == 1
     assert RANDOM_BANNER in win.banner.text() and win.banner.isVisibleTo(win)
-    _open(qtbot, win, cct_folder)
+    open_folder(qtbot, win, cct_folder)
     progress: list[Any] = []
     batches: list[int] = []
     win.engine.sig_progress.connect(progress.append)
@@ -93,10 +65,10 @@ def test_run_with_twin_fills_results_and_reaches_100_percent(qtbot: QtBot, cct_f
 
 
 def test_cancel_mid_run_then_restart_resumes(qtbot: QtBot, tmp_path: Path) -> None:
-    folder = _cct_copy(tmp_path / "many", 14)
-    _install_twin()
-    win = _window(qtbot)
-    _open(qtbot, win, folder)
+    folder = copy_cct(tmp_path / "many", 14)
+    install_twin()
+    win = show_window(qtbot)
+    open_folder(qtbot, win, folder)
     win.engine.sig_predictions.connect(lambda _p: win.engine.cancel())
     with qtbot.waitSignal(win.engine.sig_finished, timeout=60_000) as first:
         assert win.start_run()
@@ -116,9 +88,9 @@ def test_cancel_mid_run_then_restart_resumes(qtbot: QtBot, tmp_path: Path) -> No
 
 def test_corrupt_image_shows_as_failed(qtbot: QtBot, cct_folder: Path) -> None:
     (cct_folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
-    _install_twin()
-    win = _window(qtbot)
-    _open(qtbot, win, cct_folder)
+    install_twin()
+    win = show_window(qtbot)
+    open_folder(qtbot, win, cct_folder)
     row = win.model.row_of("broken.jpg")
     assert row is not None
     win.grid.select_row(row)
@@ -134,10 +106,10 @@ def test_corrupt_image_shows_as_failed(qtbot: QtBot, cct_folder: Path) -> None:
 
 
 def test_close_during_run_cancels_and_keeps_work(qtbot: QtBot, tmp_path: Path) -> None:
-    folder = _cct_copy(tmp_path / "closing", 10)
-    _install_twin()
-    win = _window(qtbot)
-    _open(qtbot, win, folder)
+    folder = copy_cct(tmp_path / "closing", 10)
+    install_twin()
+    win = show_window(qtbot)
+    open_folder(qtbot, win, folder)
     with qtbot.waitSignal(win.engine.sig_predictions, timeout=60_000):
         win.start_run()
     with qtbot.waitSignal(win.engine.sig_finished, timeout=60_000) as blocker:
@@ -162,7 +134,7 @@ def test_huge_folder_is_virtualised(qtbot: QtBot, n: int) -> None:
     """
     from wildlife_desktop.core.records import MediaFile
 
-    win = _window(qtbot)
+    win = show_window(qtbot)
     wanted: list[str] = []
     win.model.sig_thumbnail_wanted.connect(wanted.append)
     files = [MediaFile(f"cam{i // 5000:02d}/IMG_{i:06d}.JPG", 1000, i, "image") for i in range(n)]

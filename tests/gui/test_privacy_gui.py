@@ -11,6 +11,7 @@ from PIL import Image
 from pytestqt.qtbot import QtBot
 
 from tests.fixtures.publish_site import PERSON_BOX, make_publish_site
+from tests.gui.helpers import show_window
 from wildlife_desktop.core.paths import AppPaths
 from wildlife_desktop.core.records import BBox
 from wildlife_desktop.gui.main_window import MainWindow
@@ -46,10 +47,7 @@ def _outside_same(shown: np.ndarray, source: np.ndarray) -> bool:
 
 
 def _window(qtbot: QtBot, folder: Path) -> MainWindow:
-    win = MainWindow(AppPaths.default())
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
+    win = show_window(qtbot)
     win.open_folder(folder)
     qtbot.waitUntil(lambda: win.folder == folder and win._results_loaded and win.model.done_count() > 0,
                     timeout=10_000)

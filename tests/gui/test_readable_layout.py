@@ -8,7 +8,6 @@ view settings file.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,11 +16,11 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import LILA_DIR, TWIN_DETECTOR
+from tests.gui.conftest import TWIN_DETECTOR
+from tests.gui.helpers import open_folder, show_window
 from wildlife_desktop.core.paths import AppPaths
 from wildlife_desktop.core.records import MediaMeta
 from wildlife_desktop.formats.bundle import SequenceInfo
-from wildlife_desktop.gui.main_window import MainWindow
 from wildlife_desktop.gui.widgets.elided import ElidedLabel, ElidingComboBox
 from wildlife_desktop.gui.widgets.review_pane import ReviewPaneWidget, camera_text, describe_sequence
 from wildlife_desktop.gui.widgets.run_panel import short_model_name
@@ -30,28 +29,6 @@ from wildlife_desktop.runtime.store import ModelStore
 
 REF = "md_v5a_reference_output.json"
 MISSOURI = "missouri_camera_traps_Set1_1.02-Agouti_SEQ89823_SEQ89823_IMG_0002.JPG"  # EXIF: Reconyx RC55
-
-
-@pytest.fixture
-def lila(tmp_path: Path) -> Path:
-    dst = tmp_path / "lila"
-    shutil.copytree(LILA_DIR, dst)
-    dst.chmod(0o755)
-    return dst
-
-
-def _window(qtbot: QtBot) -> MainWindow:
-    win = MainWindow(AppPaths.default())
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
-
-
-def _open(qtbot: QtBot, win: MainWindow, folder: Path, import_json: Path | None = None) -> None:
-    win.open_folder(folder, import_json=import_json)
-    qtbot.waitUntil(lambda: win.folder == folder and win._results_loaded, timeout=15_000)
 
 
 def _real_like_models() -> list:
@@ -68,7 +45,7 @@ def _real_like_models() -> list:
 
 # ---- 10. combo boxes: the short name whole at 1366 px, the full name in the tooltip and the list ----
 def test_run_strip_shows_short_names_whole_at_1366_with_the_full_name_in_tooltip(qtbot: QtBot) -> None:
-    win = _window(qtbot)
+    win = show_window(qtbot, exposed=True)
     panel = win.run_panel
     panel.set_models(_real_like_models(), default_detector="mdlite-nanodet")
     det, cls = panel.detector_combo, panel.classifier_combo
@@ -116,8 +93,8 @@ def test_a_manifest_short_name_wins_and_a_long_name_is_elided_in_the_middle(qtbo
 
 def test_filter_bars_and_long_file_names_fit_at_1366(qtbot: QtBot, lila: Path) -> None:
     QSettings().setValue("review/reviewer", "tester")
-    win = _window(qtbot)
-    _open(qtbot, win, lila, import_json=lila / REF)
+    win = show_window(qtbot, exposed=True)
+    open_folder(qtbot, win, lila, import_json=lila / REF)
     assert win.grid.filter_combo.displayed_text() == "All files"
     win.grid.select_row(win.model.row_of(MISSOURI))  # the longest name of the sample
     QApplication.processEvents()
@@ -159,8 +136,8 @@ def test_review_pane_groups_a_sequence_and_never_shows_its_id(qtbot: QtBot) -> N
 
 def test_camera_comes_from_exif_when_the_results_have_none(qtbot: QtBot, lila: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    win = _window(qtbot)
-    _open(qtbot, win, lila, import_json=lila / REF)
+    win = show_window(qtbot, exposed=True)
+    open_folder(qtbot, win, lila, import_json=lila / REF)
     # results with a time but no camera (a results file or journal entry made without EXIF make/model)
     known = win.model.prediction
 
@@ -179,8 +156,8 @@ def test_camera_comes_from_exif_when_the_results_have_none(qtbot: QtBot, lila: P
 # ---- 14. a threshold can be typed; kept in step with the slider; saved per folder and model --------
 def test_typed_threshold_moves_the_slider_and_is_saved_for_this_folder_and_model(
         qtbot: QtBot, lila: Path) -> None:
-    win = _window(qtbot)
-    _open(qtbot, win, lila, import_json=lila / REF)
+    win = show_window(qtbot, exposed=True)
+    open_folder(qtbot, win, lila, import_json=lila / REF)
     key = f"import:{win.results.layer.detector}"
     review = win.review
     review.det_slider.setValue(30)  # the slider moves the field
@@ -203,8 +180,8 @@ def test_typed_threshold_moves_the_slider_and_is_saved_for_this_folder_and_model
 
 
 def test_thresholds_shown_by_the_window_are_not_saved_as_the_users(qtbot: QtBot, lila: Path) -> None:
-    win = _window(qtbot)
-    _open(qtbot, win, lila, import_json=lila / REF)
+    win = show_window(qtbot, exposed=True)
+    open_folder(qtbot, win, lila, import_json=lila / REF)
     key = f"import:{win.results.layer.detector}"
     typical = round(win.results.layer.typical_threshold * 100)
     assert win.review.det_value.value() == typical == win.review.det_slider.value()

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.gui.conftest import LILA_DIR
+from tests.gui.helpers import copy_lila, open_folder, press, show_window
 from wildlife_desktop.gui.main_window import MainWindow
 from wildlife_desktop.gui.widgets.label_search_popup import LabelSearchPopupWidget
 from wildlife_desktop.pipeline.importer import import_results
@@ -19,26 +17,14 @@ from wildlife_desktop.pipeline.importer import import_results
 @pytest.fixture
 def verify_window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
     """Real MegaDetector v5a results (detector only: no species labels), no quick labels set."""
-    folder = tmp_path / "lila"
-    shutil.copytree(LILA_DIR, folder)
-    folder.chmod(0o755)
+    folder = copy_lila(tmp_path / "lila")
     import_results(folder, folder / "md_v5a_reference_output.json")
-    win = MainWindow()
-    qtbot.addWidget(win)
     QSettings().setValue("review/reviewer", "tester")
-    win.resize(1366, 768)
-    win.show()
-    win.activateWindow()
-    qtbot.waitExposed(win)
-    win.open_folder(folder)
-    qtbot.waitUntil(lambda: win.folder == folder and win._results_loaded, timeout=15_000)
+    win = show_window(qtbot, active=True)
+    open_folder(qtbot, win, folder)
     win.show_verify()
     qtbot.waitUntil(lambda: win.verify.session is not None and win.verify.session.current is not None)
     return win
-
-
-def _press(qtbot: QtBot, win: QWidget, key: Qt.Key | str) -> None:
-    qtbot.keyClick(QApplication.focusWidget() or win, key)
 
 
 def test_number_keys_pick_the_most_frequent_labels_out_of_the_box(qtbot: QtBot, verify_window: MainWindow) -> None:
@@ -46,7 +32,7 @@ def test_number_keys_pick_the_most_frequent_labels_out_of_the_box(qtbot: QtBot, 
     assert s is not None
     assert s.quick_labels() and s.quick_labels()[0] == "animal"  # the queue's most frequent model label
     item = s.current
-    _press(qtbot, verify_window, "1")
+    press(qtbot, verify_window, "1")
     d = s.decision_for(item)
     assert d is not None and (d.decision, d.label) == ("relabel", "animal")
     assert verify_window.verify.decision_bar is not None
@@ -57,20 +43,20 @@ def test_relabel_offers_labels_and_asks_before_a_new_one(qtbot: QtBot, verify_wi
     s = page.session
     assert s is not None
     item = s.current
-    _press(qtbot, verify_window, "R")
+    press(qtbot, verify_window, "R")
     popup = page.label_popup
     assert popup.isVisible() and "animal" in popup.choices()  # offered before anything is typed
     assert not popup.hint.isVisibleTo(popup)
     qtbot.keyClicks(popup.edit, "gir")
     assert popup.choices() == []  # nothing known matches
-    _press(qtbot, verify_window, Qt.Key.Key_Return)
+    press(qtbot, verify_window, Qt.Key.Key_Return)
     assert popup.isVisible() and popup.pending_new == "gir"  # asked, not used
     assert "Create new label “gir”?" in popup.hint.text() and s.decision_for(item) is None
-    _press(qtbot, verify_window, Qt.Key.Key_Escape)  # back to editing, the popup stays
+    press(qtbot, verify_window, Qt.Key.Key_Escape)  # back to editing, the popup stays
     assert popup.isVisible() and popup.pending_new is None
     qtbot.keyClicks(popup.edit, "affe")
-    _press(qtbot, verify_window, Qt.Key.Key_Return)
-    _press(qtbot, verify_window, Qt.Key.Key_Return)  # "Create new label 'giraffe'?" - yes
+    press(qtbot, verify_window, Qt.Key.Key_Return)
+    press(qtbot, verify_window, Qt.Key.Key_Return)  # "Create new label 'giraffe'?" - yes
     assert not popup.isVisible()
     d = s.decision_for(item)
     assert d is not None and (d.decision, d.label) == ("relabel", "giraffe")

@@ -10,10 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 from pytestqt.qtbot import QtBot
 
-from wildlife_desktop.core.paths import AppPaths
+from tests.gui.helpers import open_folder, show_window
 from wildlife_desktop.gui import review_settings
 from wildlife_desktop.gui.dialogs.quick_labels_dialog import QuickLabelsDialog
-from wildlife_desktop.gui.main_window import MainWindow
 
 
 def test_return_in_quick_labels_presses_ok(qtbot: QtBot) -> None:
@@ -41,13 +40,8 @@ def test_change_reviewer_prefills_the_current_name(qtbot: QtBot, monkeypatch: py
 
 
 def test_window_width_stays_put_after_a_folder_open(qtbot: QtBot, cct_folder: Path) -> None:
-    win = MainWindow(AppPaths.default())
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    qtbot.waitExposed(win)
-    win.open_folder(cct_folder)
-    qtbot.waitUntil(lambda: win.folder == cct_folder and win._results_loaded, timeout=10_000)
+    win = show_window(qtbot, exposed=True)
+    open_folder(qtbot, win, cct_folder)
     qtbot.waitUntil(win.first_screen_ready, timeout=10_000)
     assert win.width() == 1366
     assert win.minimumSizeHint().width() <= 1366

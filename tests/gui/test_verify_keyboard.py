@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,8 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.fixtures.md_validator import assert_valid_md
-from tests.gui.conftest import LILA_DIR
+from tests.gui.helpers import copy_lila, open_verify, press
 from wildlife_desktop.gui.item_models.thumbnail_model import ThumbRole
-from wildlife_desktop.gui.main_window import MainWindow
 from wildlife_desktop.pipeline.importer import import_results
 
 REF = "md_v5a_reference_output.json"
@@ -25,38 +23,13 @@ SHIFT = Qt.KeyboardModifier.ShiftModifier
 
 @pytest.fixture
 def lila_folder(tmp_path: Path) -> Path:
-    dst = tmp_path / "lila copy"
-    shutil.copytree(LILA_DIR, dst)
-    dst.chmod(0o755)  # the shared samples are read-only; copies keep that mode
+    dst = copy_lila(tmp_path / "lila copy")
     import_results(dst, dst / REF)
     return dst
 
 
 def _focus(win: QWidget) -> QWidget:
     return QApplication.focusWidget() or win
-
-
-def _press(qtbot: QtBot, win: QWidget, key: Qt.Key | str,
-           mods: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
-    """A key press where the keyboard focus is, like a person's."""
-    qtbot.keyClick(_focus(win), key, mods)
-
-
-def open_verify(qtbot: QtBot, folder: Path) -> MainWindow:
-    QSettings().setValue("review/reviewer", "tester")
-    QSettings().setValue("review/quick_labels", ["zebra", "impala", "bird"])
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1366, 768)
-    win.show()
-    win.activateWindow()
-    qtbot.waitExposed(win)
-    win.open_folder(folder)
-    qtbot.waitUntil(lambda: win.folder == folder and win._results_loaded, timeout=15_000)
-    _press(qtbot, win, Qt.Key.Key_F2)
-    qtbot.waitUntil(lambda: win.verify.session is not None and win.verify.isVisible(), timeout=5_000)
-    qtbot.waitUntil(lambda: win.verify.crop_view.key == win.verify.current_key(), timeout=10_000)
-    return win
 
 
 def _md_verified(md: dict) -> dict[tuple[str, tuple[float, ...]], str | None]:
@@ -75,22 +48,22 @@ def test_scripted_keyboard_session_then_export(qtbot: QtBot, lila_folder: Path) 
 
     def decide(key: Qt.Key | str, mods: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
         picked.append(s.current)
-        _press(qtbot, win, key, mods)
+        press(qtbot, win, key, mods)
 
     decide(Qt.Key.Key_Return)  # accept
     decide("X")  # false detection
     picked.append(s.current)
-    _press(qtbot, win, "R")  # relabel: type-ahead
+    press(qtbot, win, "R")  # relabel: type-ahead
     assert page.label_popup.isVisible() and QApplication.focusWidget() is page.label_popup.edit
     qtbot.keyClicks(_focus(win), "imp")
     assert page.label_popup.choices()[0] == "impala"
-    _press(qtbot, win, Qt.Key.Key_Return)
+    press(qtbot, win, Qt.Key.Key_Return)
     assert not page.label_popup.isVisible() and QApplication.focusWidget() is page
     decide("1")  # quick label 1 = zebra
     zebra = picked[-1]
-    _press(qtbot, win, "Z", CTRL)  # undo the zebra
+    press(qtbot, win, "Z", CTRL)  # undo the zebra
     assert s.decision_for(zebra) is None and s.current == zebra
-    _press(qtbot, win, "Z", CTRL | SHIFT)  # redo it
+    press(qtbot, win, "Z", CTRL | SHIFT)  # redo it
     assert s.decision_for(zebra) is not None
     decide("U")  # unknown
 
@@ -133,7 +106,7 @@ def test_scripted_keyboard_session_then_export(qtbot: QtBot, lila_folder: Path) 
     assert_valid_md(lila_folder)
 
     # back in Browse, the review pane ticks the verified boxes of a decided file
-    _press(qtbot, win, Qt.Key.Key_F3)
+    press(qtbot, win, Qt.Key.Key_F3)
     assert win.stack.currentWidget() is win.splitter
     win.grid.select_row(win.model.row_of(r.file))
     qtbot.waitUntil(lambda: win.review.current_rel_path() == r.file, timeout=5_000)
@@ -144,7 +117,7 @@ def test_quick_label_editor_rebinds_number_keys_without_losing_undo(qtbot: QtBot
     win = open_verify(qtbot, lila_folder)
     s = win.verify.session
     assert s is not None
-    _press(qtbot, win, Qt.Key.Key_Return)  # one decision, so there is something to undo
+    press(qtbot, win, Qt.Key.Key_Return)  # one decision, so there is something to undo
     win.verifier.edit_quick_labels()
     dlg = win.verifier.quick_labels_dialog
     assert dlg is not None and [e.text() for e in dlg.edits[:3]] == ["zebra", "impala", "bird"]
@@ -158,10 +131,10 @@ def test_quick_label_editor_rebinds_number_keys_without_losing_undo(qtbot: QtBot
 
     assert "warthog" in win.verify.decision_bar.button(ReviewAction.QUICK_LABEL_1).text()
     item = s.current
-    _press(qtbot, win, "1")
+    press(qtbot, win, "1")
     assert s.decision_for(item) is not None and s.decision_for(item).label == "warthog"
-    _press(qtbot, win, Qt.Key.Key_Z, CTRL)
-    _press(qtbot, win, Qt.Key.Key_Z, CTRL)  # both decisions undone, the one from before the edit too
+    press(qtbot, win, Qt.Key.Key_Z, CTRL)
+    press(qtbot, win, Qt.Key.Key_Z, CTRL)  # both decisions undone, the one from before the edit too
     assert len([d for d in s.decisions() if d.decision != "clear"]) == 0
     win.verifier.edit_quick_labels()
     win.verifier.quick_labels_dialog.automatic_button.click()
@@ -173,9 +146,9 @@ def test_accept_threshold_change_keeps_the_session_and_its_undo(qtbot: QtBot, li
     s = win.verify.session
     assert s is not None
     n_before = len(s.items)
-    _press(qtbot, win, Qt.Key.Key_Return)
+    press(qtbot, win, Qt.Key.Key_Return)
     assert len(s.decisions()) == 1
     win.verifier.set_accept_threshold(0.5)
     assert win.verify.session is s and s.thresholds.accept == 0.5 and len(s.items) < n_before
-    _press(qtbot, win, Qt.Key.Key_Z, CTRL)
+    press(qtbot, win, Qt.Key.Key_Z, CTRL)
     assert all(d.decision == "clear" for d in s.decisions()) or not s.decisions()

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tests.gui.conftest import LILA_DIR
-from tests.gui.test_verify_keyboard import open_verify
+from tests.gui.helpers import open_verify
 from wildlife_desktop.core.records import BBox, Detection, Prediction
 from wildlife_desktop.gui.widgets.verify_page import VerifyPageWidget, item_key
 from wildlife_desktop.pipeline.importer import import_results
