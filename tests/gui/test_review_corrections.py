@@ -48,3 +48,40 @@ def test_counts_edited_in_the_review_pane(qtbot: QtBot, tmp_path: Path) -> None:
     _select(qtbot, win, "cam1/IMG_0001.JPG")  # a later edit overrides (no undo in the pane)
     panel.spins["zebra"].setValue(2)
     assert panel.event_labels["zebra"].text() == "event: 2"
+
+
+def test_cameras_and_time_dialog_moves_capture_times(qtbot: QtBot, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from wildlife_desktop.formats.corrections import load_corrections
+
+    win, folder = _window(qtbot, tmp_path)
+    for rel, serial in (("cam2/IMG_0000.JPG", "SN-A"), ("cam2/IMG_0019.JPG", "SN-B")):  # a swapped card
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0xA431] = serial  # BodySerialNumber
+        Image.new("RGB", (64, 48)).save(folder / rel, exif=exif)
+    rel = "cam2/IMG_0005.JPG"
+    _select(qtbot, win, rel)
+    assert win.review.date_label.text() == "2024-06-01 08:00:00"
+    seq_before = win.controller.sequences[rel]
+    win.show_cameras_time()
+    dlg = win.cameras_dialog
+    qtbot.waitUntil(lambda: not dlg.loading, timeout=10000)
+    assert dlg.table.rowCount() == 2 and set(dlg.offset_edits) == {"cam1", "cam2"}
+    row = [dlg.table.item(r, 0).text() for r in range(2)].index("cam2")
+    assert "SN-A" in dlg.table.item(row, 2).text() and "swapped" in dlg.table.item(row, 3).text()
+    dlg.offset_edits["cam2"].setText("banana")
+    dlg.apply()
+    assert "not a time offset" in dlg.status.text() and not dlg.saving
+    dlg.offset_edits["cam2"].setText("+1h30m")
+    dlg.deployment_edits["cam2"].setText("Waterhole 2024")
+    with qtbot.waitSignal(dlg.sig_applied, timeout=10000):
+        dlg.apply()
+    c = load_corrections(folder / ".wildlife")
+    assert c.offset("cam2") == 5400 and c.deployment("cam2", "") == "Waterhole 2024" and c.log[-1]["who"] == "ana"
+    qtbot.waitUntil(lambda: bool(win.controller.corrections) and win.controller.corrections.offset("cam2") == 5400,
+                    timeout=10000)
+    qtbot.waitUntil(lambda: win.review.date_label.text() == "2024-06-01 09:30:00", timeout=10000)
+    assert win.controller.sequences[rel] is not seq_before  # sequences recomputed on the corrected times
+    _select(qtbot, win, "cam1/IMG_0005.JPG")  # another camera: unchanged
+    assert win.review.date_label.text() == "2024-06-01 08:00:00"

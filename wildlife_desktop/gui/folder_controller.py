@@ -37,12 +37,12 @@ class ImportSummary:
     warnings: tuple[str, ...] = ()
 
 
-_Loaded = tuple[Any, dict[str, Any], tuple[Any, ...], dict[str, Any], Any, frozenset[str]]
-_NOTHING: _Loaded = (None, {}, (), {}, None, frozenset())
+_Loaded = tuple[Any, dict[str, Any], tuple[Any, ...], dict[str, Any], Any, frozenset[str], Any]
+_NOTHING: _Loaded = (None, {}, (), {}, None, frozenset(), None)
 
 
 def _derive(res: Any, digests: dict[str, Any]) -> _Loaded:
-    """(results, sequences, decisions, digests, summary, labels) of ``res``; pool thread.
+    """(results, sequences, decisions, digests, summary, labels, corrections) of ``res``; pool thread.
 
     Everything the GUI thread would otherwise compute per file is made here. ``digests`` holds
     the already-known ``PredictionDigest`` of unchanged predictions; the others are made.
@@ -59,13 +59,14 @@ def _derive(res: Any, digests: dict[str, Any]) -> _Loaded:
     from ..pipeline.sequences import camera_location
 
     try:  # the cameras' time offsets (review time-offset) move sequences here as in every export
-        timed = load_corrections(res.output_dir / STATE_DIRNAME).apply(res.predictions, camera_location)
+        corrections = load_corrections(res.output_dir / STATE_DIRNAME)
     except CorrectionError:
-        timed = res.predictions
+        corrections = None
+    timed = corrections.apply(res.predictions, camera_location) if corrections else res.predictions
     seqs = assign_sequences((r, p.meta.datetime) for r, p in timed.items())
     out = {r: d if (d := digests.get(r)) is not None else PredictionDigest.of(p) for r, p in res.predictions.items()}
     labels = frozenset(lab for d in out.values() if d.best is not None and (lab := d.best.top_label))
-    return res, seqs, load_decisions(res.output_dir / STATE_DIRNAME), out, summarize(res), labels
+    return res, seqs, load_decisions(res.output_dir / STATE_DIRNAME), out, summarize(res), labels, corrections
 
 
 class FolderController(QObject):
@@ -93,6 +94,7 @@ class FolderController(QObject):
         self.digests: dict[str, Any] = {}  # rel_path -> view_state.PredictionDigest (made on the pool)
         self.summary: Any = None  # pipeline.results.FolderSummary of the loaded results (folder badge)
         self.labels: frozenset[str] = frozenset()  # classifier labels of the files' best boxes
+        self.corrections: Any = None  # formats.corrections.Corrections of the loaded results (None: none)
         self.files: tuple[Any, ...] | None = None  # the scan shown in the grid (MediaFile, ...)
         self.results_loaded = False
         self.problem = ""  # why the open folder cannot be shown ("" when it can)
@@ -109,6 +111,7 @@ class FolderController(QObject):
         folder = Path(folder)
         self.folder, self.results, self.sequences, self.decisions = folder, None, {}, ()
         self.digests, self.summary, self.files, self.labels = {}, None, None, frozenset()
+        self.corrections = None
         self.results_loaded, self.problem, self.writable, self.last_import = False, "", True, None
         self._load_generation += 1  # a load still running for the previous open is stale
 
@@ -210,11 +213,19 @@ class FolderController(QObject):
 
         def done(out: _Loaded) -> None:
             if generation == self._load_generation and folder == self.folder:
-                self.results, self.sequences, self.decisions, self.digests, self.summary, self.labels = out
+                (self.results, self.sequences, self.decisions, self.digests, self.summary, self.labels,
+                 self.corrections) = out
                 self.results_loaded = True
                 self.sig_results_loaded.emit(imported)
 
         run_in_pool(load, done, self._on_error, self)
+
+    def corrected_time(self, rel_path: str, value: str | None) -> str | None:
+        """A capture time of ``rel_path`` with its camera's time offset (what sequences and exports use)."""
+        from ..pipeline.sequences import camera_location
+
+        c = self.corrections
+        return c.shift(value, camera_location(rel_path)) if c and value else value
 
     def typical_threshold(self) -> float | None:
         """The detector's usual display threshold (from the model pack), when results are loaded."""

@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.thumbs.blur_boxes = self.privacy.thumbnail_boxes
         self.verify.loader.blur_boxes = self.privacy.boxes_for
         self.controller.blur_boxes = self.privacy.boxes_for
+        self.review.time_of = self.controller.corrected_time  # capture times with the camera's offset
         self.source = ResultsSourceWidget(self)
         self.notice = NoticeBarWidget(self)
         # Thresholds are the user's, per folder and model (pipeline/view_settings.py).
@@ -180,7 +181,8 @@ class MainWindow(QMainWindow):
             action(self.tr("&Quick labels (keys 1–9)…"), self.verifier.edit_quick_labels),
             action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer), self.finetune_action,
             action(self.tr("Model &versions…"), self.show_model_versions),
-            action(self.tr("Repeat &detections…"), self.show_repeat_detections), self.crop_grid_action])
+            action(self.tr("Repeat &detections…"), self.show_repeat_detections), self.crop_grid_action,
+            action(self.tr("Cameras and &time…"), self.show_cameras_time)])
         self.log_folder_action = action(self.tr("Open &log folder"), self.open_log_folder)
         self.help_menu = HelpMenu(self, self.menuBar().addMenu(self.tr("&Help")), self.log_folder_action)
         bar = self.addToolBar(self.tr("Mode"))
@@ -364,7 +366,7 @@ class MainWindow(QMainWindow):
 
     def _datetime_of(self, rel_path: str) -> str | None:
         pred = self.model.prediction(rel_path)
-        return pred.meta.datetime if pred is not None else None
+        return self.controller.corrected_time(rel_path, pred.meta.datetime) if pred is not None else None
 
     @Slot(str, object, str)
     def _on_controller_preview_image(self, rel_path: str, image: Any, error: str) -> None:
@@ -681,6 +683,24 @@ class MainWindow(QMainWindow):
                                         Path(res.output_dir) / ".wildlife", reviewer, parent=self)
         dialog.sig_decisions_changed.connect(self._sidecar_timer.start)
         dialog.open()
+
+    @Slot()
+    def show_cameras_time(self) -> None:
+        """Review ▸ Cameras and time…: serials (swapped cards), time offsets and deployments per location."""
+        from .dialogs.cameras_time_dialog import CamerasTimeDialog
+
+        res = self.controller.results
+        reviewer = self._ask_reviewer() if res is not None else ""
+        if res is None or not reviewer:
+            self.statusBar().showMessage(self.tr("Cameras and time need results and a reviewer name."), 5000)
+            return
+        files = self.controller.files
+        rels = [f.rel_path for f in files if f.kind == "image"] if files is not None else list(res.predictions)
+        self.cameras_dialog = CamerasTimeDialog(res.folder, rels, Path(res.output_dir) / ".wildlife", reviewer,
+                                                parent=self)
+        self.cameras_dialog.sig_applied.connect(lambda _c: self.load_results())  # sequences and dates move
+        self.cameras_dialog.sig_applied.connect(lambda _c: self._on_verifier_reviewed_changed(set()))  # sidecars
+        self.cameras_dialog.open()
 
     def _ask_reviewer(self) -> str:
         from . import review_settings

@@ -89,6 +89,8 @@ class ReviewPaneWidget(QWidget):
         self._setting = False  # inside set_thresholds: a change that is not the user's
         self._meta: MediaMeta | None = None
         self._seq_groups: tuple[int, int, dict[tuple[str, str], list[str]]] | None = None
+        # (rel_path, capture time) -> the time shown: the camera's time offset (formats/corrections.py)
+        self.time_of: Callable[[str, str | None], str | None] | None = None
 
         # Elided in the middle (the end of a camera file name tells frames apart): a long name
         # must not make the window wider than the screen; the whole path is the tooltip.
@@ -221,7 +223,10 @@ class ReviewPaneWidget(QWidget):
             meta = replace(meta, datetime=meta.datetime or old.datetime, make=meta.make or old.make,
                            model=meta.model or old.model)
         self._meta = meta
-        self.date_label.setText(meta.datetime or self.tr("unknown"))
+        shown = self.time_of(self._rel_path, meta.datetime) if self.time_of and self._rel_path else meta.datetime
+        self.date_label.setText(shown or self.tr("unknown"))
+        self.date_label.setToolTip(self.tr("Corrected from {0} (the camera's time offset)").format(meta.datetime)
+                                   if shown != meta.datetime else "")
         self.camera_label.setText(camera_text(meta) or self.tr("unknown"))
 
     def set_verified(self, decisions: dict[int, ReviewDecision], empty: bool = False) -> None:
