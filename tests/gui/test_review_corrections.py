@@ -85,3 +85,57 @@ def test_cameras_and_time_dialog_moves_capture_times(qtbot: QtBot, tmp_path: Pat
     assert win.controller.sequences[rel] is not seq_before  # sequences recomputed on the corrected times
     _select(qtbot, win, "cam1/IMG_0005.JPG")  # another camera: unchanged
     assert win.review.date_label.text() == "2024-06-01 08:00:00"
+
+
+def _audit_season() -> dict:
+    """Two cameras of 10 images: 4 with a zebra at 0.9, 6 "empty" (one box at 0.15, below 0.2)."""
+    from wildlife_desktop.core.records import BBox, Classification, Detection, MediaMeta, Prediction
+
+    out = {}
+    for cam in ("cam1", "cam2"):
+        for i in range(10):
+            rel = f"{cam}/IMG_{i:04d}.JPG"
+            conf = 0.9 if i < 4 else 0.15
+            det = Detection("1", conf, BBox(0.2, 0.2, 0.2, 0.2), (Classification("zebra", 0.9),))
+            out[rel] = Prediction(rel, "image", MediaMeta(640, 480, f"2024-06-0{1 + i % 3} 0{i % 10}:00:00"), (det,))
+    return out
+
+
+def test_empty_image_audit_dialog(qtbot: QtBot, tmp_path: Path) -> None:
+    import json
+
+    from wildlife_desktop.formats.methods import load_methods
+
+    QSettings().setValue("review/reviewer", "ana")
+    folder = write_season(tmp_path / "season", _audit_season())
+    win = show_window(qtbot)
+    open_folder(qtbot, win, folder)
+    win.adopt_detection_threshold(0.2)
+    win.show_audit()
+    dlg = win.audit_dialog
+    dlg.per_camera.setValue(3)
+    dlg.start()
+    qtbot.waitUntil(lambda: not dlg.busy and dlg.current is not None, timeout=10000)
+    assert {k: len(v) for k, v in dlg.sample.items()} == {"cam1": 3, "cam2": 3} and len(dlg.pending) == 6
+    qtbot.waitUntil(lambda: dlg.image.pixmap() is not None and not dlg.image.pixmap().isNull(), timeout=10000)
+    first = dlg.current
+    assert first.startswith("cam1/")
+    dlg.missed_button.click()  # an animal the detector saw at 0.15 only
+    for _ in range(5):
+        qtbot.waitUntil(lambda: not dlg.busy, timeout=10000)
+        dlg.empty_button.click()
+    qtbot.waitUntil(lambda: not dlg.busy and dlg.current is None, timeout=10000)
+    decs = [d for d in load_decisions(folder / ".wildlife") if d.source == "audit"]
+    assert len(decs) == 6 and {d.decision for d in decs} == {"empty", "missed"} and decs[0].file == first
+    rep = {c.location: c for c in dlg.report.cameras}
+    assert (rep["cam1"].answered, rep["cam1"].missed, rep["cam2"].missed) == (3, 1, 0)
+    assert rep["cam1"].miss_rate_low < 1 / 3 < rep["cam1"].miss_rate_high
+    assert rep["cam1"].suggested_threshold == 0.15 and "cam2" not in dlg.adopt_buttons
+    saved = json.loads((folder / ".wildlife" / "audit.json").read_text())
+    assert saved["sample"] == {k: list(v) for k, v in dlg.sample.items()}
+    assert load_methods(folder / ".wildlife")["empty_image_audit"]["cameras"][0]["missed"] == 1
+    dlg.adopt_buttons["cam1"].click()  # through the folder's thresholds for this model
+    assert win.review.thresholds.detection == 0.15
+    from wildlife_desktop.pipeline.view_settings import model_key
+
+    assert win.view_settings.get(folder, model_key(win.controller.results.layer)).detection == 0.15

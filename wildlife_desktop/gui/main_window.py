@@ -182,7 +182,8 @@ class MainWindow(QMainWindow):
             action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer), self.finetune_action,
             action(self.tr("Model &versions…"), self.show_model_versions),
             action(self.tr("Repeat &detections…"), self.show_repeat_detections), self.crop_grid_action,
-            action(self.tr("Cameras and &time…"), self.show_cameras_time)])
+            action(self.tr("Cameras and &time…"), self.show_cameras_time),
+            action(self.tr("&Empty-image audit…"), self.show_audit)])
         self.log_folder_action = action(self.tr("Open &log folder"), self.open_log_folder)
         self.help_menu = HelpMenu(self, self.menuBar().addMenu(self.tr("&Help")), self.log_folder_action)
         bar = self.addToolBar(self.tr("Mode"))
@@ -701,6 +702,31 @@ class MainWindow(QMainWindow):
         self.cameras_dialog.sig_applied.connect(lambda _c: self.load_results())  # sequences and dates move
         self.cameras_dialog.sig_applied.connect(lambda _c: self._on_verifier_reviewed_changed(set()))  # sidecars
         self.cameras_dialog.open()
+
+    @Slot()
+    def show_audit(self) -> None:
+        """Review ▸ Empty-image audit…: confirm sampled "empty" images; miss rate, suggested threshold."""
+        from .dialogs.audit_dialog import AuditDialog
+
+        res = self.controller.results
+        reviewer = self._ask_reviewer() if res is not None else ""
+        if res is None or not reviewer:
+            self.statusBar().showMessage(self.tr("The audit needs results and a reviewer name."), 5000)
+            return
+        locations = {r: s.location for r, s in self.controller.sequences.items()}
+        self.audit_dialog = AuditDialog(res.folder, res.predictions, locations, Path(res.output_dir) / ".wildlife",
+                                        reviewer, self.review.thresholds.detection, parent=self)
+        self.audit_dialog.sig_adopt_threshold.connect(self.adopt_detection_threshold)
+        self.audit_dialog.sig_decisions_changed.connect(lambda: self._on_verifier_reviewed_changed(set()))
+        self.audit_dialog.open()
+
+    @Slot(float)
+    def adopt_detection_threshold(self, value: float) -> None:
+        """Set the Detection threshold, kept for this folder and model (pipeline/view_settings.py)."""
+        th = Thresholds(value, self.review.thresholds.classification)
+        self.review.set_thresholds(th)
+        self._on_review_thresholds_edited(th)
+        self.statusBar().showMessage(self.tr("Detection threshold set to {0:g} for this folder").format(value), 5000)
 
     def _ask_reviewer(self) -> str:
         from . import review_settings
