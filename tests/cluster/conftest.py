@@ -9,13 +9,11 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fixtures.tiny_onnx import install_tiny_models
-from wildlife_desktop.core.paths import AppPaths
+from tests.fixtures.installed_models import models, paths  # noqa: F401 - the fixtures of these tests
 
 LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
 
@@ -33,14 +31,3 @@ def ray_cluster() -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
-
-
-@pytest.fixture
-def paths() -> AppPaths:
-    return AppPaths.default().ensure()
-
-
-@pytest.fixture
-def models(paths: AppPaths, tmp_path: Path) -> tuple[str, str]:
-    """(detector id, classifier id) of the tiny on-the-fly models, installed as packs."""
-    return install_tiny_models(paths, tmp_path)
