@@ -24,6 +24,7 @@ from ..core.errors import WildlifeError
 from ..core.paths import AppPaths
 from ..pipeline.thumbnails import ThumbnailCache
 from ..pipeline.view_settings import ViewSettingsStore, ViewThresholds, model_key
+from . import review_tools
 from .counts_controller import CountsController
 from .engine import InferenceEngine
 from .folder_controller import FolderController
@@ -650,75 +651,27 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_finetune(self) -> None:
-        """Review ▸ Fine-tune classifier…: the wizard, on the open folder; a new model refreshes the list."""
-        from .dialogs.finetune_wizard import FinetuneWizard
-
-        if self.finetune_wizard is not None:
-            self.finetune_wizard.shutdown()
-            self.finetune_wizard.deleteLater()
-        self.finetune_wizard = FinetuneWizard(self.paths, [self.folder] if self.folder else [], self)
-        self.finetune_wizard.sig_model_registered.connect(lambda _id: self.runs.refresh_models())
-        self.finetune_wizard.open()
+        review_tools.show_finetune(self)
 
     @Slot()
     def show_model_versions(self) -> None:
-        """Review ▸ Model versions…: stages of the fine-tuned versions, promote, roll back."""
-        from .dialogs.model_versions_dialog import ModelVersionsDialog
-
-        dialog = ModelVersionsDialog(self.paths, self)
-        dialog.sig_changed.connect(self.runs.refresh_models)
-        dialog.open()
+        review_tools.show_model_versions(self)
 
     @Slot()
     def show_repeat_detections(self) -> None:
-        """Review ▸ Repeat detections…: clusters of boxes that recur at one place; suppress / restore."""
-        from . import review_settings
-        from .dialogs.repeat_detections_dialog import RepeatDetectionsDialog
-
-        res = self.controller.results
-        reviewer = review_settings.ask_reviewer(self) if res is not None else ""
-        if res is None or not reviewer:
-            self.statusBar().showMessage(self.tr("Repeat detections need results and a reviewer name."), 5000)
-            return
-        dialog = RepeatDetectionsDialog(res.folder, res.predictions, self.controller.sequences,
-                                        Path(res.output_dir) / ".wildlife", reviewer, parent=self)
-        dialog.sig_decisions_changed.connect(self._sidecar_timer.start)
-        dialog.open()
+        review_tools.show_repeat_detections(self)
 
     @Slot()
     def show_cameras_time(self) -> None:
-        """Review ▸ Cameras and time…: serials (swapped cards), time offsets and deployments per location."""
-        from .dialogs.cameras_time_dialog import CamerasTimeDialog
-
-        res = self.controller.results
-        reviewer = self._ask_reviewer() if res is not None else ""
-        if res is None or not reviewer:
-            self.statusBar().showMessage(self.tr("Cameras and time need results and a reviewer name."), 5000)
-            return
-        files = self.controller.files
-        rels = [f.rel_path for f in files if f.kind == "image"] if files is not None else list(res.predictions)
-        self.cameras_dialog = CamerasTimeDialog(res.folder, rels, Path(res.output_dir) / ".wildlife", reviewer,
-                                                parent=self)
-        self.cameras_dialog.sig_applied.connect(lambda _c: self.load_results())  # sequences and dates move
-        self.cameras_dialog.sig_applied.connect(lambda _c: self._on_verifier_reviewed_changed(set()))  # sidecars
-        self.cameras_dialog.open()
+        review_tools.show_cameras_time(self)
 
     @Slot()
     def show_audit(self) -> None:
-        """Review ▸ Empty-image audit…: confirm sampled "empty" images; miss rate, suggested threshold."""
-        from .dialogs.audit_dialog import AuditDialog
+        review_tools.show_audit(self)
 
-        res = self.controller.results
-        reviewer = self._ask_reviewer() if res is not None else ""
-        if res is None or not reviewer:
-            self.statusBar().showMessage(self.tr("The audit needs results and a reviewer name."), 5000)
-            return
-        locations = {r: s.location for r, s in self.controller.sequences.items()}
-        self.audit_dialog = AuditDialog(res.folder, res.predictions, locations, Path(res.output_dir) / ".wildlife",
-                                        reviewer, self.review.thresholds.detection, parent=self)
-        self.audit_dialog.sig_adopt_threshold.connect(self.adopt_detection_threshold)
-        self.audit_dialog.sig_decisions_changed.connect(lambda: self._on_verifier_reviewed_changed(set()))
-        self.audit_dialog.open()
+    @Slot()
+    def show_crop_grid(self) -> None:
+        review_tools.show_crop_grid(self)
 
     @Slot(float)
     def adopt_detection_threshold(self, value: float) -> None:
@@ -732,23 +685,6 @@ class MainWindow(QMainWindow):
         from . import review_settings
 
         return review_settings.ask_reviewer(self)
-
-    @Slot()
-    def show_crop_grid(self) -> None:
-        """Review ▸ Crop grid…: the Verify queue's crops side by side, bulk decisions in the same session."""
-        from .dialogs.crop_grid_dialog import CropGridDialog
-
-        self.verifier.ensure_session()
-        session = self.verify.session
-        if session is None:
-            self.statusBar().showMessage(self.tr("The crop grid needs results and a reviewer name."), 5000)
-            return
-        if getattr(self, "crop_grid", None) is not None:  # one at a time, on the current session
-            self.crop_grid.deleteLater()
-        self.crop_grid = CropGridDialog(session, self.folder, self, blur_boxes=self.privacy.boxes_for)
-        self.crop_grid.sig_decisions_changed.connect(self.verify.queue_rebuilt)
-        self.crop_grid.sig_decisions_changed.connect(self.verify.sig_decisions_changed)
-        self.crop_grid.show()
 
     # ---- lifetime ----------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
