@@ -42,125 +42,97 @@ empty. A verified label also sets the box's detector category (:func:`category_f
 species means animal, a person or vehicle label the matching category, so every output says
 the same thing. A verified box (accept/relabel/unknown) that the current model missed stays in
 every export as a human-verified detection with the box the person saw (confidence 1.0).
+
+The record type and its constants live in ``decision_record``, the line format in
+``decision_lines`` and reading/appending/migration in ``decision_log``; every name stays
+importable from here.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any
 
-from ..core.atomic import atomic_write_bytes, atomic_write_text
-from ..core.errors import DatasetError, SidecarWriteError, WildlifeError
+from ..core.atomic import atomic_write_bytes
+from ..core.errors import SidecarWriteError
 from ..core.locks import write_lock
-from ..core.records import DETECTION_CATEGORIES, BBox, Classification, Detection, Prediction
+from ..core.records import DETECTION_CATEGORIES, Classification, Detection, Prediction
 from .bundle import ExportBundle, ExportItem, detection_id
-
-DecisionKind = Literal["accept", "reject", "relabel", "unknown", "empty", "count", "missed", "clear"]
+from .decision_lines import _BAD, _append_lines, _header, _items, _line, _LineItem, _parse_lines
+from .decision_log import (
+    DecisionLog,
+    DecisionsRead,
+    LogUpdate,
+    append_decisions,
+    decisions_path,
+    load_decisions,
+    read_decisions,
+    save_decisions,
+    update_decisions,
+)
+from .decision_record import (
+    BLANK_LABELS,
+    COMPACT_MIN_RECORDS,
+    COMPACT_RATIO,
+    COUNT_PREFIX,
+    DECISION_KINDS,
+    DECISIONS_FILE,
+    DECISIONS_SCHEMA_VERSION,
+    HISTORY_FILE,
+    LEGACY_DECISIONS_FILE,
+    LEGACY_SCHEMA_VERSION,
+    MATCH_IOU,
+    PERSON_LABELS,
+    POSITIVE_KINDS,
+    REASON_REPEAT,
+    SOURCE_SMOOTHING,
+    UNKNOWN_LABEL,
+    VEHICLE_LABELS,
+    DecisionKey,
+    DecisionKind,
+    ReviewDecision,
+    count_key,
+)
 
 logger = logging.getLogger(__name__)
 
-DECISIONS_FILE: Final = "decisions.jsonl"
-DECISIONS_SCHEMA_VERSION: Final = 2
-LEGACY_DECISIONS_FILE: Final = "decisions.json"  # version 1: one JSON document, rewritten per decision
-HISTORY_FILE: Final = "decisions-history.jsonl"  # superseded records moved out by a compaction
-COMPACT_MIN_RECORDS: Final = 10_000
-COMPACT_RATIO: Final = 2.0
-LEGACY_SCHEMA_VERSION: Final = 1
-#: Kinds a person can make (``"clear"`` is the internal tombstone written by undo).
-DECISION_KINDS: Final[tuple[str, ...]] = ("accept", "reject", "relabel", "unknown", "empty", "count", "missed")
-#: ``count``: a person's count of one label in one image (``detection_id`` is :func:`count_key`);
-#: ``missed``: a file-level "there is an animal the detector missed" (the empty-image audit).
-COUNT_PREFIX: Final = "count:"
-#: ``source`` of a decision accepted from a smoothing suggestion (``review.smoothing``).
-SOURCE_SMOOTHING: Final = "smoothing"
-#: ``reason`` of a reject that suppresses a repeat detection (``review.rde``); ``group`` = the cluster id.
-REASON_REPEAT: Final = "repeat-detection"
-POSITIVE_KINDS: Final[frozenset[str]] = frozenset({"accept", "relabel", "unknown"})
-UNKNOWN_LABEL: Final = "unknown"
-MATCH_IOU: Final = 0.5
-#: Labels that are not a species (review.queue uses them to spot detector/classifier disagreement).
-BLANK_LABELS: Final = frozenset({"blank", "empty", "none", "background", "nothing"})
-PERSON_LABELS: Final = frozenset({"human", "person", "people", "homo sapiens", "homo_sapiens"})
-VEHICLE_LABELS: Final = frozenset({"vehicle", "car", "truck", "motorcycle"})
-
-DecisionKey = tuple[str, str]
-
-
-@dataclass(frozen=True)
-class ReviewDecision:
-    """One person's decision on one detection (or, with ``detection_id == ""``, on a file)."""
-
-    file: str  # relative path, forward slashes
-    detection_id: str  # formats.bundle.detection_id; "" for a file-level decision
-    decision: DecisionKind
-    label: str = ""  # the verified label (accept/relabel/unknown); "" when not applicable
-    reviewer: str = ""
-    time: str = ""  # ISO 8601, e.g. "2026-11-23T02:16:42.123+00:00"
-    bbox: BBox | None = None  # the box decided on, to re-attach after another model ran
-    frame: int | None = None
-    model_label: str = ""  # the model's top label (or detector category) when decided
-    confidence: float | None = None  # the model's certainty when decided (see review.queue)
-    source: str = ""  # how the decision was made: "" a key press, "smoothing" an accepted suggestion, "audit"
-    reason: str = ""  # why, for bulk decisions: "repeat-detection" (a suppressed cluster)
-    group: str = ""  # the bulk decision's group, e.g. the repeat-detection cluster id
-    count: int | None = None  # kind "count": the number of individuals of ``label`` in the image
-
-    @property
-    def key(self) -> DecisionKey:
-        return (self.file, self.detection_id)
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"file": self.file, "detection_id": self.detection_id, "decision": self.decision,
-                             "label": self.label, "reviewer": self.reviewer, "time": self.time}
-        if self.bbox is not None:
-            d["bbox"] = self.bbox.as_list()
-        if self.frame is not None:
-            d["frame"] = self.frame
-        if self.model_label:
-            d["model_label"] = self.model_label
-        if self.confidence is not None:
-            d["confidence"] = self.confidence
-        for name in ("source", "reason", "group"):
-            if getattr(self, name):
-                d[name] = getattr(self, name)
-        if self.count is not None:
-            d["count"] = self.count
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ReviewDecision:
-        """Parse one record; raises ``DatasetError`` when it is malformed."""
-        kind = str(d.get("decision", ""))
-        if kind not in DECISION_KINDS and kind != "clear":
-            raise DatasetError(f"Unknown decision {kind!r} for {d.get('file')!r}.")
-        if not isinstance(d.get("file"), str) or not d["file"]:
-            raise DatasetError("Decision without a file.")
-        box = d.get("bbox")
-        try:
-            bbox = BBox(*(float(v) for v in box)) if box else None
-            frame = int(d["frame"]) if d.get("frame") not in (None, "") else None
-            conf = float(d["confidence"]) if d.get("confidence") not in (None, "") else None
-            count = int(d["count"]) if d.get("count") not in (None, "") else None
-        except (TypeError, ValueError) as exc:
-            raise DatasetError(f"Malformed decision for {d['file']!r}: {exc}") from exc
-        return cls(file=d["file"], detection_id=str(d.get("detection_id") or ""), decision=kind,  # type: ignore[arg-type]
-                   label=str(d.get("label") or ""), reviewer=str(d.get("reviewer") or ""),
-                   time=str(d.get("time") or ""), bbox=bbox, frame=frame,
-                   model_label=str(d.get("model_label") or ""), confidence=conf,
-                   source=str(d.get("source") or ""), reason=str(d.get("reason") or ""),
-                   group=str(d.get("group") or ""), count=count)
-
-
-def count_key(label: str) -> str:
-    """The ``detection_id`` of a ``count`` decision on ``label`` (one per label and image)."""
-    return COUNT_PREFIX + label
+__all__ = [
+    "BLANK_LABELS",
+    "COMPACT_MIN_RECORDS",
+    "COMPACT_RATIO",
+    "COUNT_PREFIX",
+    "DECISIONS_FILE",
+    "DECISIONS_SCHEMA_VERSION",
+    "DECISION_KINDS",
+    "DecisionKey",
+    "DecisionKind",
+    "DecisionLog",
+    "DecisionsRead",
+    "HISTORY_FILE",
+    "LEGACY_DECISIONS_FILE",
+    "LEGACY_SCHEMA_VERSION",
+    "LogUpdate",
+    "MATCH_IOU",
+    "PERSON_LABELS",
+    "POSITIVE_KINDS",
+    "REASON_REPEAT",
+    "ReviewDecision",
+    "SOURCE_SMOOTHING",
+    "UNKNOWN_LABEL",
+    "VEHICLE_LABELS",
+    "_parse_lines",
+    "append_decisions",
+    "count_key",
+    "decisions_path",
+    "load_decisions",
+    "read_decisions",
+    "save_decisions",
+    "update_decisions",
+]
 
 
 @dataclass(frozen=True)
@@ -176,254 +148,6 @@ class MergeResult:
     decisions: tuple[ReviewDecision, ...]  # the merged history (existing + accepted incoming)
     added: int
     conflicts: tuple[DecisionConflict, ...]
-
-
-# ----------------------------------------------------------------------------------------------
-# file I/O: append-only lines with a CRC each, one writer at a time (core.locks)
-
-
-def decisions_path(state_dir: Path) -> Path:
-    """``<state_dir>/decisions.jsonl``."""
-    return Path(state_dir) / DECISIONS_FILE
-
-
-@dataclass(frozen=True)
-class DecisionsRead:
-    """What reading a folder's decisions found: the records, and how many were unreadable."""
-
-    decisions: tuple[ReviewDecision, ...]
-    skipped: int = 0
-    warnings: tuple[str, ...] = ()
-
-
-def _line(d: ReviewDecision) -> str:
-    payload = json.dumps(d.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return f'{{"crc":{zlib.crc32(payload.encode("utf-8"))},"d":{payload}}}\n'
-
-
-def _header(**flags: Any) -> str:
-    """The first line; ``flags`` (e.g. ``boxes_filled``) record upkeep already done on the file."""
-    return json.dumps({"header": True, "schema_version": DECISIONS_SCHEMA_VERSION, **flags}) + "\n"
-
-
-_BAD: Final = object()  # an unreadable line (torn, damaged, unknown kind)
-_LineItem = ReviewDecision | dict[str, Any] | None | object
-
-
-def _decode(raw: bytes) -> ReviewDecision | dict[str, Any] | None:
-    """One stored line: its record, the header's fields, or None when blank.
-
-    Raises:
-        ValueError, TypeError, AttributeError, DatasetError: the line is unreadable.
-    """
-    line = raw.decode("utf-8", errors="replace").strip()
-    if not line:
-        return None
-    if line.startswith('{"header"'):
-        head = json.loads(line)
-        int(head.get("schema_version", 0))  # a header without a usable version is damaged
-        return dict(head)
-    # The CRC covers the payload text exactly as written; "crc" is an int, so the first
-    # ',"d":' starts the payload.
-    start = line.index(',"d":') + 5
-    payload = line[start:line.rindex("}")]
-    if not line.startswith('{"crc":') or zlib.crc32(payload.encode("utf-8")) != int(line[7:start - 5]):
-        raise ValueError("crc mismatch")
-    return ReviewDecision.from_dict(json.loads(payload))
-
-
-def _items(data: bytes, path: Path) -> list[tuple[bytes, _LineItem]]:
-    """Every non-blank line of ``data`` with what it holds (``_BAD`` when unreadable).
-
-    Raises:
-        DatasetError: a header says the file was written by a newer version of the app.
-    """
-    out: list[tuple[bytes, _LineItem]] = []
-    for raw in data.split(b"\n"):
-        try:
-            item: _LineItem = _decode(raw)
-        except (ValueError, TypeError, AttributeError, DatasetError):
-            item = _BAD
-        if isinstance(item, dict) and int(item.get("schema_version", 0)) > DECISIONS_SCHEMA_VERSION:
-            raise DatasetError(f"{path} was written by a newer version of Wildlife Desktop.")
-        if item is not None:
-            out.append((raw.strip(), item))
-    return out
-
-
-def _parse_lines(data: bytes, path: Path) -> tuple[list[ReviewDecision], int]:
-    """Records of complete lines in ``data``; bad lines (torn, CRC, unknown kind) are counted."""
-    items = _items(data, path)
-    return [it for _, it in items if isinstance(it, ReviewDecision)], sum(1 for _, it in items if it is _BAD)
-
-
-def _read_legacy(path: Path) -> tuple[list[ReviewDecision], int]:
-    """The records of a version-1 ``decisions.json``; a truncated file gives its complete records."""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and int(data.get("schema_version", 0) or 0) > LEGACY_SCHEMA_VERSION:
-        raise DatasetError(f"{path} was written by a newer version of Wildlife Desktop.")
-    raw: list[Any] = []
-    bad = 0
-    if isinstance(data, dict) and isinstance(data.get("decisions"), list):
-        raw = data["decisions"]
-    else:  # torn or malformed: salvage every complete record before the damage
-        bad = 1
-        at = text.find("[", text.find('"decisions"') + 1) if '"decisions"' in text else -1
-        dec = json.JSONDecoder()
-        while at >= 0:
-            at = text.find("{", at)
-            if at < 0:
-                break
-            try:
-                obj, at = dec.raw_decode(text, at)
-            except ValueError:
-                break
-            raw.append(obj)
-    out = []
-    for rec in raw:
-        try:
-            if not isinstance(rec, dict):
-                raise DatasetError("not a record")
-            out.append(ReviewDecision.from_dict(rec))
-        except DatasetError:
-            bad += 1
-    return out, bad
-
-
-def _backup_name(path: Path, suffix: str) -> Path:
-    cand = path.with_name(path.name + suffix)
-    n = 1
-    while cand.exists():
-        cand = path.with_name(f"{path.name}{suffix}.{n}")
-        n += 1
-    return cand
-
-
-def _warn(path: Path, bad: int) -> str:
-    msg = (f"{path}: skipped {bad} unreadable decision record(s) (torn, damaged or of an unknown kind); "
-           "every other decision is kept")
-    logger.warning("%s", msg)
-    return msg
-
-
-def _migrate_legacy(state_dir: Path) -> tuple[list[str], int]:
-    """Move a version-1 ``decisions.json`` into the line file (under the write lock); keep it as a backup.
-
-    Records already in the line file (an interrupted earlier migration) are not added twice.
-    Returns warnings and the count of unreadable records; nothing happens when the folder
-    cannot be written (read-only card).
-    """
-    legacy = Path(state_dir) / LEGACY_DECISIONS_FILE
-    warnings: list[str] = []
-    bad = 0
-    try:
-        with write_lock(state_dir):
-            if not legacy.exists():
-                return warnings, bad
-            records, bad = _read_legacy(legacy)
-            if bad:
-                warnings.append(_warn(legacy, bad))
-            path = decisions_path(state_dir)
-            have = set()
-            if path.exists():
-                have = {_line(d) for d in _parse_lines(path.read_bytes(), path)[0]}
-            lines = [ln for d in records if (ln := _line(d)) not in have]
-            if not path.exists():
-                atomic_write_text(path, _header() + "".join(lines))
-            elif lines:
-                _append_lines(path, lines)
-            backup = _backup_name(legacy, ".bak")
-            os.replace(legacy, backup)
-            logger.info("migrated %s to %s (%d decisions); the old file is kept as %s",
-                        legacy, path, len(records), backup.name)
-    except (WildlifeError, OSError) as exc:  # read-only: read the old file in place
-        logger.info("%s not migrated: %s", legacy, exc)
-        return [], 0
-    return warnings, bad
-
-
-def _append_lines(path: Path, lines: Sequence[str]) -> None:
-    """Append whole lines (caller holds the write lock); a torn last line is closed first."""
-    new = not path.exists() or path.stat().st_size == 0
-    with open(path, "ab") as fh:
-        if new:
-            fh.write(_header().encode("utf-8"))
-        else:
-            with open(path, "rb") as rd:
-                rd.seek(-1, os.SEEK_END)
-                if rd.read(1) != b"\n":
-                    fh.write(b"\n")  # a line torn by a killed writer: never glue onto it
-        fh.write("".join(lines).encode("utf-8"))
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def read_decisions(state_dir: Path) -> DecisionsRead:
-    """Every readable decision of a folder (oldest first), with the count of unreadable ones.
-
-    A version-1 ``decisions.json`` is migrated on first read (kept as ``decisions.json.bak``);
-    damaged lines are skipped, counted and named in a warning (see :func:`load_decisions`).
-
-    Raises:
-        DatasetError: the file was written by a newer version of the app.
-    """
-    log = DecisionLog(state_dir)
-    records = log.read_all(complete=True)
-    return DecisionsRead(records, log.skipped, log.warnings)
-
-
-def load_decisions(state_dir: Path) -> tuple[ReviewDecision, ...]:
-    """The full decision history of a folder (oldest first); ``()`` when there is none.
-
-    Unreadable records (a torn line, a damaged byte, an unknown decision kind) never stop the
-    folder: they are skipped and counted, and a warning names the file.
-
-    Raises:
-        DatasetError: the file was written by a newer version of the app.
-    """
-    return read_decisions(state_dir).decisions
-
-
-def save_decisions(state_dir: Path, decisions: Iterable[ReviewDecision]) -> Path:
-    """Replace the whole history (compaction), atomically and under the folder's write lock.
-
-    The file it replaces is kept as ``decisions.jsonl.bak``. Only for tools and tests that
-    rewrite a history; a writer adding records uses :func:`append_decisions`.
-    """
-    path = decisions_path(state_dir)
-    with write_lock(state_dir):
-        if path.exists():
-            shutil.copyfile(path, path.with_name(path.name + ".bak"))
-        atomic_write_text(path, _header() + "".join(_line(d) for d in decisions))
-    return path
-
-
-def update_decisions(
-    state_dir: Path, change: Callable[[tuple[ReviewDecision, ...]], Sequence[ReviewDecision]]
-) -> tuple[ReviewDecision, ...]:
-    """Append ``change(history)`` to the history, reading and appending under one lock hold.
-
-    For a writer whose new records depend on the current history (merging an imported CSV):
-    no other writer can add records between the read and the append. Returns what was added.
-    """
-    read_decisions(state_dir)  # migrates a version-1 file first (takes the lock itself)
-    with write_lock(state_dir):
-        path = decisions_path(state_dir)
-        history = tuple(_parse_lines(path.read_bytes(), path)[0]) if path.exists() else ()
-        new = tuple(change(history))
-        if new:
-            _append_lines(path, [_line(d) for d in new])
-    return new
-
-
-def append_decisions(state_dir: Path, new: Sequence[ReviewDecision]) -> tuple[ReviewDecision, ...]:
-    """Append ``new`` to the stored history; return the whole history."""
-    update_decisions(state_dir, lambda _history: new)
-    return load_decisions(state_dir)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -574,103 +298,6 @@ def _boxes_filled(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(head, dict) and head.get("boxes_filled") is True
-
-
-@dataclass(frozen=True)
-class LogUpdate:
-    """Records read by :class:`DecisionLog`; ``reset``: the file was replaced, ``records`` is all of it."""
-
-    records: tuple[ReviewDecision, ...]
-    reset: bool = False
-
-
-class DecisionLog:
-    """One reader/appender of a folder's decisions that keeps its place in the file.
-
-    A review session appends each key press here: the cost is the lock, the bytes other
-    writers added since the last call, and one appended line, whatever the history's size.
-    Whatever other writers (another window, a ``decisions import``, a second laptop) appended
-    meanwhile comes back from :meth:`append` and :meth:`read_new`, so the session sees it.
-    """
-
-    def __init__(self, state_dir: Path) -> None:
-        self.state_dir = Path(state_dir)
-        self.path = decisions_path(self.state_dir)
-        self._offset = 0
-        self._ident: tuple[int, int] | None = None
-        self.skipped = 0
-        self.warnings: tuple[str, ...] = ()
-
-    def read_all(self, *, complete: bool = False) -> tuple[ReviewDecision, ...]:
-        """The whole history (migrating a version-1 file); the log then follows the file from its end.
-
-        ``complete``: also count a last line without its newline as damaged (a one-shot reader);
-        otherwise it is left for the next read (it may be another writer's line in progress).
-        """
-        legacy = self.state_dir / LEGACY_DECISIONS_FILE
-        warnings: list[str] = []
-        old: tuple[ReviewDecision, ...] = ()
-        self.skipped = 0
-        if legacy.exists():
-            warnings, self.skipped = _migrate_legacy(self.state_dir)
-        if legacy.exists():  # could not be migrated (read-only card): read it where it is
-            try:
-                recs, bad = _read_legacy(legacy)
-            except OSError as exc:
-                raise DatasetError(f"Cannot read decisions file {legacy}: {exc.strerror or exc}") from exc
-            old, self.skipped = tuple(recs), bad
-            if bad:
-                warnings.append(_warn(legacy, bad))
-        self.warnings = tuple(warnings)
-        self._offset, self._ident = 0, None
-        return old + self.read_new(complete=complete).records
-
-    def read_new(self, *, complete: bool = False) -> LogUpdate:
-        """Records appended since the last call (everything, ``reset=True``, when the file was replaced)."""
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            reset = self._offset > 0
-            self._offset, self._ident = 0, None
-            return LogUpdate((), reset)
-        except OSError as exc:
-            raise DatasetError(f"Cannot read decisions file {self.path}: {exc.strerror or exc}") from exc
-        ident = (st.st_dev, st.st_ino)
-        reset = self._ident is not None and (ident != self._ident or st.st_size < self._offset)
-        if reset or self._ident is None:
-            self._offset = 0
-        self._ident = ident
-        try:
-            with open(self.path, "rb") as fh:
-                fh.seek(self._offset)
-                data = fh.read()
-        except OSError as exc:
-            raise DatasetError(f"Cannot read decisions file {self.path}: {exc.strerror or exc}") from exc
-        # A line still being written (or torn by a kill) waits for its newline, unless ``complete``.
-        end = len(data) if complete else data.rfind(b"\n") + 1
-        records, bad = _parse_lines(data[:end], self.path)
-        if bad:
-            self.skipped += bad
-            self.warnings = (*self.warnings, _warn(self.path, bad))
-        self._offset += end
-        return LogUpdate(tuple(records), reset)
-
-    def append(self, records: Sequence[ReviewDecision]) -> LogUpdate:
-        """Append ``records`` under the write lock; return what others appended since the last read.
-
-        Raises:
-            FolderBusyError: another writer held the folder for too long.
-            SidecarWriteError: the folder cannot be written.
-        """
-        try:
-            with write_lock(self.state_dir):
-                others = self.read_new()
-                _append_lines(self.path, [_line(d) for d in records])
-                st = os.stat(self.path)
-                self._ident, self._offset = (st.st_dev, st.st_ino), st.st_size
-        except OSError as exc:
-            raise SidecarWriteError(f"Cannot save the decision in {self.path}: {exc.strerror or exc}") from exc
-        return others
 
 
 # ----------------------------------------------------------------------------------------------
