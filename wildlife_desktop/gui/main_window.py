@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, QUrl, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QPixmap
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QPixmap
 from PySide6.QtWidgets import (
-    QFileDialog,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QSplitter,
     QStackedWidget,
@@ -20,17 +18,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.errors import WildlifeError
 from ..core.paths import AppPaths
 from ..pipeline.thumbnails import ThumbnailCache
 from ..pipeline.view_settings import ViewSettingsStore, ViewThresholds, model_key
-from . import review_tools
+from . import file_actions, review_tools
 from .counts_controller import CountsController
 from .engine import InferenceEngine
 from .folder_controller import FolderController
-from .help_menu import HelpMenu
 from .item_models.folder_model import FolderModel
 from .item_models.thumbnail_model import ThumbnailModel
+from .menus import build_menus
 from .privacy import PrivacyGuard
 from .run_controller import RANDOM_BANNER, RunController
 from .shortcuts import keymap_path, load_user_keymap
@@ -138,58 +135,13 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.verify)
         lay.addWidget(self.stack, 1)
         self.setCentralWidget(central)
-        self._build_menus()
+        build_menus(self)
         self._wire()
         self.refresh_models()
         self.statusBar().showMessage(self.tr("Open a folder of camera-trap images to begin."))
         geo = QSettings().value("main/geometry")
         if geo is not None:
             self.restoreGeometry(geo)
-
-    def _build_menus(self) -> None:
-        def action(text: str, slot: Any, key: Any = None, *, checkable: bool = False) -> QAction:
-            act = QAction(text, self, checkable=checkable)
-            if key is not None:
-                act.setShortcut(QKeySequence(key))
-            act.triggered.connect(slot)
-            return act
-
-        m = self.menuBar().addMenu(self.tr("&File"))
-        self.export_action = action(self.tr("&Export sidecars and CSV"), self._on_menu_export, "Ctrl+E")
-        m.addActions([action(self.tr("&Open folder…"), self._on_menu_open, QKeySequence.StandardKey.Open),
-                      action(self.tr("&Import results…"), self._on_menu_import_results), self.export_action,
-                      action(self.tr("Import &model pack…"), self._on_menu_import_model),
-                      action(self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit)])
-        export_menu = QMenu(self.tr("E&xport"), m)  # File > Export > Camtrap DP… (dialogs/camtrap_dialog.py)
-        export_menu.addAction(action(self.tr("&Camtrap DP…"), self._on_menu_camtrap_dp))
-        export_menu.addAction(action(self.tr("&Analysis tables…"), lambda: self._on_menu_publish("tables")))
-        export_menu.addAction(action(self.tr("&Species folders…"), lambda: self._on_menu_publish("species")))
-        m.insertMenu(m.actions()[-1], export_menu)
-        self.browse_action = action(self.tr("Browse (F3)"), self.show_browse, "F3", checkable=True)
-        self.verify_action = action(self.tr("Verify (F2)"), self.show_verify, "F2", checkable=True)
-        self.browse_action.setChecked(True)
-        thresholds = action(self.tr("&Thresholds from review…"), self.verifier.show_threshold_dialog)
-        self.finetune_action = action(self.tr("&Fine-tune classifier…"), self.show_finetune)
-        self.crop_grid_action = action(self.tr("&Crop grid…"), self.show_crop_grid, "Ctrl+G")
-        self.crop_grid_action.setToolTip(self.tr("All crops of one species side by side, decided in bulk (Ctrl+G)"))
-        v = self.menuBar().addMenu(self.tr("&View"))
-        v.addActions([action(self.tr("&Fit image"), self.review.canvas.fit), self.browse_action, self.verify_action])
-        self.unblur_action = action(self.tr("Show people &unblurred (this session)"), self.privacy.set_unblurred,
-                                    checkable=True)  # off at every start: never saved
-        v.addAction(self.unblur_action)
-        self.menuBar().addMenu(self.tr("&Review")).addActions([
-            self.verify_action, thresholds,
-            action(self.tr("&Quick labels (keys 1–9)…"), self.verifier.edit_quick_labels),
-            action(self.tr("Change &reviewer name…"), self.verifier.change_reviewer), self.finetune_action,
-            action(self.tr("Model &versions…"), self.show_model_versions),
-            action(self.tr("Repeat &detections…"), self.show_repeat_detections), self.crop_grid_action,
-            action(self.tr("Cameras and &time…"), self.show_cameras_time),
-            action(self.tr("&Empty-image audit…"), self.show_audit)])
-        self.log_folder_action = action(self.tr("Open &log folder"), self.open_log_folder)
-        self.help_menu = HelpMenu(self, self.menuBar().addMenu(self.tr("&Help")), self.log_folder_action)
-        bar = self.addToolBar(self.tr("Mode"))
-        bar.setObjectName("modeToolbar")
-        bar.addActions([self.browse_action, self.verify_action, self.crop_grid_action, thresholds])
 
     def _wire(self) -> None:
         self.controller.sig_scanned.connect(self._on_controller_scanned)
@@ -559,23 +511,12 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, self.tr("Log folder"), str(self.paths.logs))
 
     @Slot()
-    def _on_menu_open(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, self.tr("Open folder"), str(self.folder or Path.home()))
-        if d:
-            self.open_folder(Path(d))
-
-    @Slot()
-    def _on_menu_import_results(self) -> None:
-        if self.folder is None:
-            return
-        f, _ = QFileDialog.getOpenFileName(self, self.tr("Import results"), str(self.folder),
-                                           self.tr("MegaDetector results (*.json)"))
-        if f:
-            self.load_results(Path(f))
-
-    @Slot()
     def _on_menu_export(self) -> None:
-        self.controller.export(self.review.thresholds)
+        file_actions.export(self)
+
+    @Slot()
+    def _on_menu_import_model(self) -> None:
+        file_actions.ask_import_model(self)
 
     def _refresh_privacy(self, *_args: Any) -> None:
         """Re-decode what was blurred with other boxes than it needs now (pipeline/privacy.py)."""
@@ -590,29 +531,6 @@ class MainWindow(QMainWindow):
         """A thumbnail decoded while its boxes changed (results came meanwhile) is decoded again."""
         if self.privacy.stale(rel_path):
             self.model.invalidate_thumbnails(lambda r: r == rel_path)
-
-    def _on_menu_publish(self, kind: str) -> None:
-        """File > Export > Analysis tables… / Species folders… (dialogs/publish_dialog.py)."""
-        from .dialogs.publish_dialog import PublishDialog
-
-        if self.folder is None or self.controller.results is None:
-            QMessageBox.information(self, self.tr("Export"), self.tr("Open a folder with results first."))
-            return
-        self.publish_dialog = PublishDialog(kind, self.folder, self.paths, self.review.thresholds, self)
-        self.publish_dialog.sig_finished.connect(self.statusBar().showMessage)
-        self.publish_dialog.open()
-
-    @Slot()
-    def _on_menu_camtrap_dp(self) -> None:
-        from .dialogs.camtrap_dialog import CamtrapDialog
-
-        try:
-            dialog = CamtrapDialog(self.folder, self) if self.folder is not None else None
-        except WildlifeError as exc:  # e.g. no results yet
-            QMessageBox.warning(self, self.tr("Camtrap DP"), str(exc))
-            return
-        if dialog is not None:
-            dialog.exec()
 
     # ---- verify ------------------------------------------------------------------------
     @Slot()
@@ -630,24 +548,6 @@ class MainWindow(QMainWindow):
         self.verify_action.setChecked(True)
         self.verifier.ensure_session()
         self.verify.setFocus()
-
-    @Slot()
-    def _on_menu_import_model(self) -> None:
-        f, _ = QFileDialog.getOpenFileName(self, self.tr("Import model pack"), str(Path.home()),
-                                           self.tr("Model packs or ONNX files (*.zip manifest.json *.onnx)"))
-        if f and Path(f).suffix.lower() == ".onnx":  # a bare model: ask what it is, as the CLI's flags do
-            from .dialogs.import_onnx_dialog import ask_import_onnx
-
-            self.import_onnx_dialog = ask_import_onnx(Path(f), self.paths, self)
-            if self.import_onnx_dialog is not None:
-                self.import_onnx_dialog.sig_imported.connect(self._on_onnx_imported)
-        elif f:
-            self.runs.import_model_pack(Path(f))
-
-    @Slot(str)
-    def _on_onnx_imported(self, model_id: str) -> None:
-        self.runs.refresh_models()
-        self.statusBar().showMessage(self.tr("Installed model {0}").format(model_id))
 
     @Slot()
     def show_finetune(self) -> None:
