@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,11 @@ from PySide6.QtWidgets import (
 
 from ..core.paths import AppPaths
 from ..pipeline.thumbnails import ThumbnailCache
-from ..pipeline.view_settings import ViewSettingsStore, ViewThresholds, model_key
 from . import file_actions, review_tools
 from .counts_controller import CountsController
 from .engine import InferenceEngine
 from .folder_controller import FolderController
+from .folder_thresholds import FolderThresholds
 from .item_models.folder_model import FolderModel
 from .item_models.thumbnail_model import ThumbnailModel
 from .menus import build_menus
@@ -45,10 +44,7 @@ from .workers import ThumbnailLoader, run_in_pool
 
 __all__ = ["RANDOM_BANNER", "MainWindow"]
 
-logger = logging.getLogger(__name__)
-
 THRESHOLDS_THROTTLE_MS = 60
-SETTINGS_SAVE_MS = 500  # the folder's thresholds are written this long after the slider stops
 SIDECARS_DEBOUNCE_MS = 2000  # sidecars are rewritten this long after the last review decision
 
 
@@ -90,13 +86,9 @@ class MainWindow(QMainWindow):
         self.source = ResultsSourceWidget(self)
         self.notice = NoticeBarWidget(self)
         # Thresholds are the user's, per folder and model (pipeline/view_settings.py).
-        self.view_settings = ViewSettingsStore(self.paths.config)
-        self._thresholds_key: str | None = None  # the model whose thresholds the sliders show
-        self._settings_doc: dict[str, Any] | None = None  # not yet written
-        self._settings_timer = QTimer(self)
-        self._settings_timer.setSingleShot(True)
-        self._settings_timer.setInterval(SETTINGS_SAVE_MS)
-        self._settings_timer.timeout.connect(self._save_view_settings)
+        self.folder_thresholds = FolderThresholds(self.paths.config, self.controller, self.run_panel, self.review,
+                                                  self)
+        self.view_settings = self.folder_thresholds.store
         self.runs.thresholds_for = self.thresholds_for_detector
         # Review decisions reach the sidecars SIDECARS_DEBOUNCE_MS after the last one (on the pool).
         self._sidecar_timer = QTimer(self)
@@ -169,7 +161,8 @@ class MainWindow(QMainWindow):
         self.grid.sig_current_changed.connect(self._on_grid_current_changed)
         self.review.sig_step.connect(self.grid.step)
         self.review.sig_thresholds_changed.connect(self._on_review_thresholds_changed)
-        self.review.sig_thresholds_edited.connect(self._on_review_thresholds_edited)
+        self.review.sig_thresholds_edited.connect(self.folder_thresholds.edited)
+        self.folder_thresholds.sig_status.connect(self.statusBar().showMessage)
         self.run_panel.sig_detector_changed.connect(self._on_run_panel_detector_changed)
         self.run_panel.sig_import_model_requested.connect(self._on_menu_import_model)
         self.runs.sig_status.connect(self.statusBar().showMessage)
@@ -215,7 +208,7 @@ class MainWindow(QMainWindow):
         self.notice.set_message("")
         self.source.set_source(self.tr("Opening {0}…").format(folder))
         self.source.set_sidecars("")
-        self._thresholds_key = None
+        self.folder_thresholds.key = None
         self.review.show_file(None, None)
         self.verify.set_session(None, folder)
         self.folders.model.hold(folder)  # its badge comes with the results, not from a 2nd rescan
@@ -254,7 +247,7 @@ class MainWindow(QMainWindow):
     @Slot(bool)
     def _on_controller_results_loaded(self, imported: bool) -> None:
         c = self.controller
-        self._restore_thresholds()
+        self.folder_thresholds.restore()
         self._show_source()
         if not self._sidecar_timer.isActive():  # a run's last checkpoint or an import wrote them just now
             self.source.set_sidecars("")
@@ -339,74 +332,15 @@ class MainWindow(QMainWindow):
             self.grid.refresh_filters()
         self.verifier.follow_detection_threshold()  # an open Verify queue follows the Detection slider
 
-    # ---- thresholds: the user's, per folder and model -------------------------------------
-    def _current_model_key(self) -> str | None:
-        """The model whose thresholds apply: the shown results' model, else the selected detector."""
-        res = self.controller.results
-        return model_key(res.layer) if res is not None else self.run_panel.detector_id()
-
-    def _default_thresholds(self, key: str) -> Thresholds:
-        """A folder's starting thresholds for a model: its manifest's (or the imported file's) typical ones."""
-        res = self.controller.results
-        if res is not None and model_key(res.layer) == key:
-            return Thresholds(res.layer.typical_threshold, res.layer.typical_classification_threshold)
-        det = self.run_panel.manifest(key)
-        cls = self.run_panel.manifest(self.run_panel.classifier_id())
-        return Thresholds(float(det.typical_threshold) if det is not None else Thresholds().detection,
-                          float(cls.typical_threshold) if cls is not None else Thresholds().classification)
-
+    # ---- thresholds: the user's, per folder and model (gui/folder_thresholds.py) ---------
     def thresholds_for_detector(self, detector_id: str) -> Thresholds:
         """The thresholds a run of ``detector_id`` on the open folder uses (what the user chose for it)."""
-        if detector_id == self._thresholds_key:
-            return self.review.thresholds
-        stored = self.view_settings.get(self.folder, detector_id) if self.folder is not None else None
-        if stored is not None:
-            return Thresholds(stored.detection, stored.classification)
-        return self._default_thresholds(detector_id)
-
-    def _restore_thresholds(self) -> None:
-        """Show the folder's thresholds for the current model (stored, else the model's defaults).
-
-        Only a change of folder or of model moves the sliders; a run ending, a cancel or an import
-        of the same model leave them where the user put them.
-        """
-        key = self._current_model_key()
-        if self.folder is None or key is None or key == self._thresholds_key:
-            return
-        stored = self.view_settings.get(self.folder, key)
-        th = Thresholds(stored.detection, stored.classification) if stored is not None \
-            else self._default_thresholds(key)
-        self._thresholds_key = key
-        self.review.set_thresholds(th)
-
-    @Slot(object)
-    def _on_review_thresholds_edited(self, th: Thresholds) -> None:
-        key = self._thresholds_key or self._current_model_key()
-        if self.folder is None or key is None:
-            return
-        self._thresholds_key = key
-        self._settings_doc = self.view_settings.put(self.folder, key, ViewThresholds(th.detection, th.classification))
-        self._settings_timer.start()
-
-    @Slot()
-    def _save_view_settings(self, *, wait: bool = False) -> None:
-        doc, self._settings_doc = self._settings_doc, None
-        if doc is None:
-            return
-        store = self.view_settings
-        if wait:
-            try:
-                store.save(doc)
-            except OSError as exc:  # SidecarWriteError is an OSError too: a full disk must not stop closing
-                logger.warning("cannot save the view settings: %s", exc)
-            return
-        run_in_pool(lambda: store.save(doc), lambda _r: None, lambda exc: self.statusBar().showMessage(
-            self.tr("Cannot save the thresholds: {0}").format(exc)), self)
+        return self.folder_thresholds.for_detector(detector_id)
 
     @Slot(str)
     def _on_run_panel_detector_changed(self, _detector_id: str) -> None:
         if self.controller.results is None and self.controller.results_loaded:
-            self._restore_thresholds()  # nothing shown: the sliders belong to the detector a run would use
+            self.folder_thresholds.restore()  # nothing shown: the sliders follow the detector a run would use
             self.runs.update_banner()
 
     # ---- what is shown, and whether the sidecars hold the review --------------------------
@@ -464,9 +398,7 @@ class MainWindow(QMainWindow):
         if self._sidecar_timer.isActive():
             self._sidecar_timer.stop()
             self._write_sidecars()
-        if self._settings_timer.isActive():
-            self._settings_timer.stop()
-        self._save_view_settings(wait=wait)
+        self.folder_thresholds.flush(wait=wait)
 
     @Slot(str)
     def _on_verify_next_step(self, step: str) -> None:
@@ -578,7 +510,7 @@ class MainWindow(QMainWindow):
         """Set the Detection threshold, kept for this folder and model (pipeline/view_settings.py)."""
         th = Thresholds(value, self.review.thresholds.classification)
         self.review.set_thresholds(th)
-        self._on_review_thresholds_edited(th)
+        self.folder_thresholds.edited(th)
         self.statusBar().showMessage(self.tr("Detection threshold set to {0:g} for this folder").format(value), 5000)
 
     def _ask_reviewer(self) -> str:
