@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,12 @@ from .menus import build_menus
 from .privacy import PrivacyGuard
 from .run_controller import RANDOM_BANNER, RunController
 from .shortcuts import keymap_path, load_user_keymap
+from .source_status import SourceStatus
 from .verify_controller import VerifyController
 from .view_state import Thresholds
 from .widgets.folder_browser import FolderBrowserWidget
 from .widgets.notice_bar import NoticeBarWidget
-from .widgets.results_source import ResultsSourceWidget, describe_source, read_only_note
+from .widgets.results_source import ResultsSourceWidget
 from .widgets.review_pane import ReviewPaneWidget
 from .widgets.run_panel import RunPanelWidget
 from .widgets.thumbnail_grid import ThumbnailGridWidget
@@ -45,7 +45,6 @@ from .workers import ThumbnailLoader, run_in_pool
 __all__ = ["RANDOM_BANNER", "MainWindow"]
 
 THRESHOLDS_THROTTLE_MS = 60
-SIDECARS_DEBOUNCE_MS = 2000  # sidecars are rewritten this long after the last review decision
 
 
 class MainWindow(QMainWindow):
@@ -91,10 +90,9 @@ class MainWindow(QMainWindow):
         self.view_settings = self.folder_thresholds.store
         self.runs.thresholds_for = self.thresholds_for_detector
         # Review decisions reach the sidecars SIDECARS_DEBOUNCE_MS after the last one (on the pool).
-        self._sidecar_timer = QTimer(self)
-        self._sidecar_timer.setSingleShot(True)
-        self._sidecar_timer.setInterval(SIDECARS_DEBOUNCE_MS)
-        self._sidecar_timer.timeout.connect(self._write_sidecars)
+        self.source_status = SourceStatus(self.paths, self.controller, self.engine, self.source, self.run_panel,
+                                          self.review, self)
+        self._sidecar_timer = self.source_status.timer
         # Slider drags emit ~60 changes/s; the grid re-sorts at most once per interval, with
         # the latest value (the review pane itself follows every step: one file is cheap).
         self._thresholds_timer = QTimer(self)
@@ -142,16 +140,16 @@ class MainWindow(QMainWindow):
             self.tr("Exported: {0}").format(", ".join(str(p) for p in out))))
         self.controller.sig_exported.connect(lambda out: out and self.notice.set_message(self.tr(  # where the eye is
             "Exported {0} into {1}").format(", ".join(Path(p).name for p in out), Path(out[0]).parent)))
-        self.controller.sig_exported.connect(self._on_controller_sidecars_written)
+        self.controller.sig_exported.connect(self.source_status.sidecars_written)
         self.controller.sig_failed.connect(self.statusBar().showMessage)
         self.controller.sig_failed.connect(self.notice.set_message)  # a failed import or export: in the window
         self.controller.sig_folder_problem.connect(self._on_controller_folder_problem)
-        self.controller.sig_sidecars_written.connect(self._on_controller_sidecars_written)
+        self.controller.sig_sidecars_written.connect(self.source_status.sidecars_written)
         self.controller.sig_preview_image.connect(self._on_controller_preview_image)
         self.controller.sig_preview_meta.connect(lambda rel, meta: self.review.set_meta(meta, rel))
         self.verifier.sig_reviewed_changed.connect(self.model.set_reviewed)
         self.verifier.sig_reviewed_changed.connect(lambda _f: self._review_index_timer.start())
-        self.verifier.sig_reviewed_changed.connect(self._on_verifier_reviewed_changed)
+        self.verifier.sig_reviewed_changed.connect(self.source_status.review_changed)
         self.verify.sig_next_step.connect(self._on_verify_next_step)
         self.verifier.sig_status.connect(self.statusBar().showMessage)
         self.model.sig_thumbnail_wanted.connect(self._on_model_thumbnail_wanted)
@@ -176,7 +174,7 @@ class MainWindow(QMainWindow):
         self.engine.sig_predictions.connect(self._refresh_privacy)
         self.thumbs.sig_loaded.connect(self._recheck_thumbnail)
         self.counts.sig_status.connect(self.statusBar().showMessage)
-        self.counts.sig_decisions_changed.connect(lambda: self._on_verifier_reviewed_changed(set()))
+        self.counts.sig_decisions_changed.connect(lambda: self.source_status.review_changed(set()))
         self.review.sig_thresholds_changed.connect(self.counts.refresh)
         self.verifier.sig_reviewed_changed.connect(self.counts.refresh)
 
@@ -248,11 +246,11 @@ class MainWindow(QMainWindow):
     def _on_controller_results_loaded(self, imported: bool) -> None:
         c = self.controller
         self.folder_thresholds.restore()
-        self._show_source()
+        self.source_status.show_source()
         if not self._sidecar_timer.isActive():  # a run's last checkpoint or an import wrote them just now
             self.source.set_sidecars("")
         if imported and c.last_import is not None:
-            self.notice.set_message(self._import_text(c.last_import))
+            self.notice.set_message(self.source_status.import_text(c.last_import))
         if c.results is not None:
             self._thresholds_timer.stop()
             self.model.thresholds = self.review.thresholds
@@ -343,61 +341,9 @@ class MainWindow(QMainWindow):
             self.folder_thresholds.restore()  # nothing shown: the sliders follow the detector a run would use
             self.runs.update_banner()
 
-    # ---- what is shown, and whether the sidecars hold the review --------------------------
-    def _show_source(self) -> None:
-        c = self.controller
-        if c.folder is None or c.problem:
-            return
-        res = c.results
-        if res is None:
-            text = self.tr("No results for this folder yet: choose a detector and press Run AI, "
-                           "or use File ▸ Import results…")
-            if not c.writable:
-                text += "  ·  " + read_only_note(self.paths.fallback_output_dir(c.folder))
-        else:
-            text = describe_source(res.layer, {m.id: m for m in self.run_panel.models()})
-            if Path(res.output_dir) != Path(c.folder):
-                text += "  ·  " + read_only_note(res.output_dir)
-        self.source.set_source(text)
-
-    def _import_text(self, imp: Any) -> str:
-        text = self.tr("Imported {0} file(s) with {1} detection(s) from {2} (detector {3}).").format(
-            imp.files, imp.detections, imp.file, imp.detector or self.tr("unknown"))
-        if imp.missing:
-            text += self.tr(" {0} file(s) it names are not in this folder.").format(imp.missing)
-        if imp.unmatched:
-            text += self.tr(" {0} file(s) here are not in it.").format(imp.unmatched)
-        if imp.warnings:
-            text += " " + imp.warnings[0]
-        return text
-
-    @Slot(set)
-    def _on_verifier_reviewed_changed(self, _files: set[str]) -> None:
-        if self.controller.results is None:
-            return
-        if self.engine.running:  # the run's last checkpoint merges every decision stored by then
-            self.source.set_sidecars(self.tr("Review: into the sidecars when the run ends"))
-            return
-        self.source.set_sidecars(self.tr("Sidecars: saving your review…"))
-        self._sidecar_timer.start()
-
-    @Slot()
-    def _write_sidecars(self) -> None:
-        if not self.engine.running:
-            self.controller.write_sidecars(self.review.thresholds)
-
-    @Slot(tuple)
-    def _on_controller_sidecars_written(self, out: tuple[Path, ...]) -> None:
-        if self._sidecar_timer.isActive():
-            return  # newer decisions are waiting: still out of date
-        self.source.set_sidecars(self.tr("Sidecars up to date ({0})").format(time.strftime("%H:%M")))
-        self.source.sidecar_label.setToolTip("\n".join(str(p) for p in out))
-
     def _flush_pending_writes(self, *, wait: bool = False) -> None:
         """Write what is waiting for a timer now (before another folder opens, or the window closes)."""
-        if self._sidecar_timer.isActive():
-            self._sidecar_timer.stop()
-            self._write_sidecars()
+        self.source_status.flush()
         self.folder_thresholds.flush(wait=wait)
 
     @Slot(str)

@@ -62,7 +62,7 @@ def show_cameras_time(win: Any) -> None:
     win.cameras_dialog = CamerasTimeDialog(res.folder, rels, Path(res.output_dir) / ".wildlife", reviewer,
                                            parent=win)
     win.cameras_dialog.sig_applied.connect(lambda _c: win.load_results())  # sequences and dates move
-    win.cameras_dialog.sig_applied.connect(lambda _c: win._on_verifier_reviewed_changed(set()))  # sidecars
+    win.cameras_dialog.sig_applied.connect(lambda _c: win.source_status.review_changed(set()))  # sidecars
     win.cameras_dialog.open()
 
 
@@ -79,7 +79,7 @@ def show_audit(win: Any) -> None:
     win.audit_dialog = AuditDialog(res.folder, res.predictions, locations, Path(res.output_dir) / ".wildlife",
                                    reviewer, win.review.thresholds.detection, parent=win)
     win.audit_dialog.sig_adopt_threshold.connect(win.adopt_detection_threshold)
-    win.audit_dialog.sig_decisions_changed.connect(lambda: win._on_verifier_reviewed_changed(set()))
+    win.audit_dialog.sig_decisions_changed.connect(lambda: win.source_status.review_changed(set()))
     win.audit_dialog.open()
 
 
