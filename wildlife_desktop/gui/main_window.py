@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, QUrl, Slot
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QPixmap
+from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from ..core.paths import AppPaths
 from ..pipeline.thumbnails import ThumbnailCache
-from . import file_actions, review_tools
+from . import file_actions, folder_view, review_tools
 from .counts_controller import CountsController
 from .engine import InferenceEngine
 from .folder_controller import FolderController
@@ -40,7 +40,7 @@ from .widgets.run_panel import RunPanelWidget
 from .widgets.thumbnail_grid import ThumbnailGridWidget
 from .widgets.verify_page import VerifyPageWidget
 from .widgets.warning_banner import WarningBannerWidget
-from .workers import ThumbnailLoader, run_in_pool
+from .workers import ThumbnailLoader
 
 __all__ = ["RANDOM_BANNER", "MainWindow"]
 
@@ -134,7 +134,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geo)
 
     def _wire(self) -> None:
-        self.controller.sig_scanned.connect(self._on_controller_scanned)
+        self.controller.sig_scanned.connect(lambda files, index: folder_view.on_scanned(self, files, index))
         self.controller.sig_results_loaded.connect(self._on_controller_results_loaded)
         self.controller.sig_exported.connect(lambda out: self.statusBar().showMessage(
             self.tr("Exported: {0}").format(", ".join(str(p) for p in out))))
@@ -143,16 +143,17 @@ class MainWindow(QMainWindow):
         self.controller.sig_exported.connect(self.source_status.sidecars_written)
         self.controller.sig_failed.connect(self.statusBar().showMessage)
         self.controller.sig_failed.connect(self.notice.set_message)  # a failed import or export: in the window
-        self.controller.sig_folder_problem.connect(self._on_controller_folder_problem)
+        self.controller.sig_folder_problem.connect(lambda message: folder_view.on_folder_problem(self, message))
         self.controller.sig_sidecars_written.connect(self.source_status.sidecars_written)
-        self.controller.sig_preview_image.connect(self._on_controller_preview_image)
+        self.controller.sig_preview_image.connect(
+            lambda rel, image, error: folder_view.show_preview_image(self, rel, image, error))
         self.controller.sig_preview_meta.connect(lambda rel, meta: self.review.set_meta(meta, rel))
         self.verifier.sig_reviewed_changed.connect(self.model.set_reviewed)
         self.verifier.sig_reviewed_changed.connect(lambda _f: self._review_index_timer.start())
         self.verifier.sig_reviewed_changed.connect(self.source_status.review_changed)
         self.verify.sig_next_step.connect(self._on_verify_next_step)
         self.verifier.sig_status.connect(self.statusBar().showMessage)
-        self.model.sig_thumbnail_wanted.connect(self._on_model_thumbnail_wanted)
+        self.model.sig_thumbnail_wanted.connect(lambda rel: folder_view.request_thumbnail(self, rel))
         self.thumbs.sig_loaded.connect(self.model.set_thumbnail)
         self.thumbs.sig_dropped.connect(self.model.forget_requests)
         self.folders.sig_folder_selected.connect(self.open_folder)
@@ -218,30 +219,6 @@ class MainWindow(QMainWindow):
     def load_results(self, import_json: Path | None = None) -> None:
         self.controller.load_results(import_json)
 
-    @Slot(object, object)
-    def _on_controller_scanned(self, files: list[Any], index_of: dict[str, int]) -> None:
-        folder = self.controller.folder
-        self.model.set_files(folder, files, index_of)
-        self.grid.refresh_filters()
-        self.grid.select_row(0)
-        self.statusBar().showMessage(self.tr("%n file(s) in {0}", "", len(files)).format(folder))
-        if not files:
-            self.grid.set_message(self.tr(
-                "No images or videos in this folder.\n\n{0}\n\nOpen the folder that holds the camera's "
-                "pictures (JPEG, PNG, TIFF or videos; subfolders are included).").format(folder))
-            self.review.canvas.set_pixmap(None, self.tr("This folder has no images"))
-
-    @Slot(str)
-    def _on_controller_folder_problem(self, message: str) -> None:
-        """A missing folder, a file instead of a folder, an unreadable card: said where the eye is."""
-        folder = self.controller.folder
-        self.grid.set_message(self.tr("Cannot open this folder.\n\n{0}\n\nChoose another one in the folder "
-                                      "list or with File ▸ Open folder…").format(message))
-        self.review.canvas.set_pixmap(None, self.tr("No folder open"))
-        self.source.set_source(self.tr("No results: {0} cannot be opened").format(folder))
-        self.statusBar().showMessage(message)
-        self.runs.update_banner()
-
     @Slot(bool)
     def _on_controller_results_loaded(self, imported: bool) -> None:
         c = self.controller
@@ -273,50 +250,11 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _refresh_review_index(self) -> None:
-        """Per-file verified labels and review states for the grid's filters (on the pool)."""
-        from . import review_settings
-        from .view_state import file_reviews
-
-        history, reviewer, folder = tuple(self.controller.decisions), review_settings.stored_reviewer(), self.folder
-
-        def done(reviews: dict[str, Any]) -> None:
-            if folder == self.folder:
-                self.model.set_review_index(reviews)
-                self.grid.refresh_filters()
-
-        run_in_pool(lambda: file_reviews(history, reviewer), done, None, self)
-
-    @Slot(str)
-    def _on_model_thumbnail_wanted(self, rel_path: str) -> None:
-        row = self.model.row_of(rel_path)
-        media = self.model.media_at(row) if row is not None else None
-        if media is not None:
-            self.thumbs.request(rel_path, media.size, media.mtime_ns)
+        folder_view.refresh_review_index(self)
 
     @Slot(str)
     def _on_grid_current_changed(self, rel_path: str) -> None:
-        if not rel_path or self.folder is None:
-            return
-        row = self.model.row_of(rel_path)
-        media = self.model.media_at(row) if row is not None else None
-        pos = self.tr("{0} / {1}").format((row or 0) + 1, self.model.rowCount())
-        pred = self.model.prediction(rel_path)
-        self.review.show_file(rel_path, pred, pos)
-        self.review.set_verified(*self.controller.verified_for(rel_path, pred))
-        self.review.show_sequence(rel_path, self.controller.sequences, self._datetime_of)
-        self.counts.show(rel_path)
-        # The file's own EXIF when the results lack its time or camera (a results file may not carry them).
-        self.controller.load_preview(rel_path, media.kind if media else "image", with_meta=pred is None or not (
-            pred.meta.datetime and (pred.meta.make or pred.meta.model)))
-
-    def _datetime_of(self, rel_path: str) -> str | None:
-        pred = self.model.prediction(rel_path)
-        return self.controller.corrected_time(rel_path, pred.meta.datetime) if pred is not None else None
-
-    @Slot(str, object, str)
-    def _on_controller_preview_image(self, rel_path: str, image: Any, error: str) -> None:
-        pix = QPixmap.fromImage(image) if image is not None else None
-        self.review.set_image(rel_path, pix, self.tr("Cannot show this file: {0}").format(error) if error else "")
+        folder_view.show_current(self, rel_path)
 
     @Slot(object)
     def _on_review_thresholds_changed(self, _thresholds: Thresholds) -> None:
