@@ -85,3 +85,19 @@ def _datetime_of(win: Any, rel_path: str) -> str | None:
 def show_preview_image(win: Any, rel_path: str, image: Any, error: str) -> None:
     pix = QPixmap.fromImage(image) if image is not None else None
     win.review.set_image(rel_path, pix, win.tr("Cannot show this file: {0}").format(error) if error else "")
+
+
+def refresh_privacy(win: Any) -> None:
+    """Re-decode what was blurred with other boxes than it needs now (pipeline/privacy.py)."""
+    win.model.invalidate_thumbnails(win.privacy.stale)
+    if win.verify.loader.refresh_blur() and win.stack.currentWidget() is win.verify:
+        win.verify.queue_rebuilt()
+    rel, used = win.controller.preview_blur
+    if rel and rel == win.grid.current_rel_path() and win.privacy.boxes_for(rel) != used:
+        win._on_grid_current_changed(rel)
+
+
+def recheck_thumbnail(win: Any, rel_path: str) -> None:
+    """A thumbnail decoded while its boxes changed (results came meanwhile) is decoded again."""
+    if win.privacy.stale(rel_path):
+        win.model.invalidate_thumbnails(lambda r: r == rel_path)

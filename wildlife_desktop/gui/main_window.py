@@ -5,15 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QThreadPool, QTimer, QUrl, Slot
+from PySide6.QtCore import QSettings, QThreadPool, QTimer, QUrl, Slot
 from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
-    QSplitter,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
 from ..core.paths import AppPaths
@@ -40,6 +36,7 @@ from .widgets.run_panel import RunPanelWidget
 from .widgets.thumbnail_grid import ThumbnailGridWidget
 from .widgets.verify_page import VerifyPageWidget
 from .widgets.warning_banner import WarningBannerWidget
+from .window_layout import build_central
 from .workers import ThumbnailLoader
 
 __all__ = ["RANDOM_BANNER", "MainWindow"]
@@ -105,26 +102,7 @@ class MainWindow(QMainWindow):
         self._review_index_timer.setInterval(300)
         self._review_index_timer.timeout.connect(self._refresh_review_index)
 
-        split = QSplitter(Qt.Orientation.Horizontal, self)
-        split.addWidget(self.folders)
-        split.addWidget(self.grid)
-        split.addWidget(self.review)
-        split.setStretchFactor(0, 0)
-        split.setStretchFactor(1, 3)
-        split.setStretchFactor(2, 4)
-        split.setSizes([230, 560, 640])
-        self.splitter = split
-        central = QWidget(self)
-        lay = QVBoxLayout(central)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(0)
-        for w in (self.run_panel, self.source, self.notice, self.banner, self.models_banner):
-            lay.addWidget(w)
-        self.stack = QStackedWidget(self)
-        self.stack.addWidget(split)
-        self.stack.addWidget(self.verify)
-        lay.addWidget(self.stack, 1)
-        self.setCentralWidget(central)
+        build_central(self)  # gui/window_layout.py: sets self.splitter (Browse) and self.stack
         build_menus(self)
         self._wire()
         self.refresh_models()
@@ -173,7 +151,7 @@ class MainWindow(QMainWindow):
         self.controller.sig_results_loaded.connect(self._refresh_privacy)
         self.verifier.sig_reviewed_changed.connect(self._refresh_privacy)
         self.engine.sig_predictions.connect(self._refresh_privacy)
-        self.thumbs.sig_loaded.connect(self._recheck_thumbnail)
+        self.thumbs.sig_loaded.connect(lambda rel, _image: folder_view.recheck_thumbnail(self, rel))
         self.counts.sig_status.connect(self.statusBar().showMessage)
         self.counts.sig_decisions_changed.connect(lambda: self.source_status.review_changed(set()))
         self.review.sig_thresholds_changed.connect(self.counts.refresh)
@@ -335,18 +313,7 @@ class MainWindow(QMainWindow):
         file_actions.ask_import_model(self)
 
     def _refresh_privacy(self, *_args: Any) -> None:
-        """Re-decode what was blurred with other boxes than it needs now (pipeline/privacy.py)."""
-        self.model.invalidate_thumbnails(self.privacy.stale)
-        if self.verify.loader.refresh_blur() and self.stack.currentWidget() is self.verify:
-            self.verify.queue_rebuilt()
-        rel, used = self.controller.preview_blur
-        if rel and rel == self.grid.current_rel_path() and self.privacy.boxes_for(rel) != used:
-            self._on_grid_current_changed(rel)
-
-    def _recheck_thumbnail(self, rel_path: str, _image: Any) -> None:
-        """A thumbnail decoded while its boxes changed (results came meanwhile) is decoded again."""
-        if self.privacy.stale(rel_path):
-            self.model.invalidate_thumbnails(lambda r: r == rel_path)
+        folder_view.refresh_privacy(self)
 
     # ---- verify ------------------------------------------------------------------------
     @Slot()
