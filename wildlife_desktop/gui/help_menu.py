@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Slot
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog, QMainWindow, QMenu
+from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QDialog, QMainWindow, QMenu, QMessageBox
 
 
 class HelpMenu(QObject):
@@ -74,3 +74,10 @@ class HelpMenu(QObject):
         from .dialogs.about_dialog import AboutDialog
 
         self._show(AboutDialog(self.window.paths, self.window))
+
+
+def reveal_log_folder(window: Any) -> None:
+    """Help ▸ Open log folder: the system's file manager on the log folder (to send the log with a bug report)."""
+    window.paths.logs.mkdir(parents=True, exist_ok=True)
+    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(window.paths.logs))):
+        QMessageBox.information(window, window.tr("Log folder"), str(window.paths.logs))

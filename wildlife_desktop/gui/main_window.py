@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QThreadPool, QTimer, QUrl, Slot
-from PySide6.QtGui import QCloseEvent, QDesktopServices
+from PySide6.QtCore import QSettings, QThreadPool, QTimer, Slot
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
@@ -19,6 +19,7 @@ from .counts_controller import CountsController
 from .engine import InferenceEngine
 from .folder_controller import FolderController
 from .folder_thresholds import FolderThresholds
+from .help_menu import reveal_log_folder
 from .item_models.folder_model import FolderModel
 from .item_models.thumbnail_model import ThumbnailModel
 from .menus import build_menus
@@ -299,10 +300,7 @@ class MainWindow(QMainWindow):
     # ---- menu --------------------------------------------------------------------------
     @Slot()
     def open_log_folder(self) -> None:
-        """Show the log folder in the system's file manager (to send the log with a bug report)."""
-        self.paths.logs.mkdir(parents=True, exist_ok=True)
-        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.paths.logs))):
-            QMessageBox.information(self, self.tr("Log folder"), str(self.paths.logs))
+        reveal_log_folder(self)
 
     @Slot()
     def _on_menu_export(self) -> None:
