@@ -1,5 +1,5 @@
-"""The window's reactions to the open folder: scanned files, a folder that cannot be opened, the
-current file's preview, thumbnails wanted by the grid, and the grid's review index.
+"""The window's reactions to the open folder: scanned files, a folder that cannot be opened, results
+loaded, threshold changes, the current file's preview, thumbnails wanted by the grid, and the grid's review index.
 
 Each takes the main window (its ``controller``, ``model``, ``grid``, ``review``, ``thumbs``...);
 the window connects the signals to them.
@@ -36,6 +36,50 @@ def on_folder_problem(win: Any, message: str) -> None:
     win.source.set_source(win.tr("No results: {0} cannot be opened").format(folder))
     win.statusBar().showMessage(message)
     win.runs.update_banner()
+
+
+def on_results_loaded(win: Any, imported: bool) -> None:
+    """Results loaded (opened, imported, run): thresholds, source strip, grid, review pane, banner."""
+    c = win.controller
+    win.folder_thresholds.restore()
+    win.source_status.show_source()
+    if not win._sidecar_timer.isActive():  # a run's last checkpoint or an import wrote them just now
+        win.source.set_sidecars("")
+    if imported and c.last_import is not None:
+        win.notice.set_message(win.source_status.import_text(c.last_import))
+    if c.results is not None:
+        win._thresholds_timer.stop()
+        win.model.thresholds = win.review.thresholds
+        win.model.replace_results(c.results.predictions, c.digests, c.labels)
+        win.model.set_reviewed(c.reviewed_files())
+        win.model.set_sequences(dict(c.sequences))
+        win._refresh_review_index()
+        win.grid.refresh_filters()
+        if imported:  # demo/import: land on the first detection
+            win.grid.select_row(win.model.first_row_with_detection())
+        win._on_grid_current_changed(win.grid.current_rel_path() or "")
+    win.verifier.close_session()
+    if win.stack.currentWidget() is win.verify:
+        win.show_verify()
+    if c.folder is not None:
+        win.folders.model.set_summary(c.folder, c.summary)
+    win.runs.update_banner()
+    if not win.engine.running:
+        win.runs.show_idle_progress()
+
+
+def throttle_thresholds(win: Any) -> None:
+    """A slider moved: the grid follows at most once per ``win._thresholds_timer`` interval."""
+    if not win._thresholds_timer.isActive():
+        win._thresholds_timer.start()
+
+
+def apply_thresholds(win: Any) -> None:
+    """The grid (and an open Verify queue) follow the review pane's thresholds."""
+    if win.review.thresholds != win.model.thresholds:
+        win.model.set_thresholds(win.review.thresholds)
+        win.grid.refresh_filters()
+    win.verifier.follow_detection_threshold()  # an open Verify queue follows the Detection slider
 
 
 def refresh_review_index(win: Any) -> None:

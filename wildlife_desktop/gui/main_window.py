@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         self._thresholds_timer = QTimer(self)
         self._thresholds_timer.setSingleShot(True)
         self._thresholds_timer.setInterval(THRESHOLDS_THROTTLE_MS)
-        self._thresholds_timer.timeout.connect(self._apply_thresholds)
+        self._thresholds_timer.timeout.connect(lambda: folder_view.apply_thresholds(self))
         # The grid's review-state and verified-label filters: per-file index made on the pool.
         self._review_index_timer = QTimer(self)
         self._review_index_timer.setSingleShot(True)
@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         self.controller.sig_scanned.connect(lambda files, index: folder_view.on_scanned(self, files, index))
-        self.controller.sig_results_loaded.connect(self._on_controller_results_loaded)
+        self.controller.sig_results_loaded.connect(lambda imported: folder_view.on_results_loaded(self, imported))
         self.controller.sig_exported.connect(lambda out: self.statusBar().showMessage(
             self.tr("Exported: {0}").format(", ".join(str(p) for p in out))))
         self.controller.sig_exported.connect(lambda out: out and self.notice.set_message(self.tr(  # where the eye is
@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
         self.folders.sig_folder_selected.connect(self.open_folder)
         self.grid.sig_current_changed.connect(self._on_grid_current_changed)
         self.review.sig_step.connect(self.grid.step)
-        self.review.sig_thresholds_changed.connect(self._on_review_thresholds_changed)
+        self.review.sig_thresholds_changed.connect(lambda _th: folder_view.throttle_thresholds(self))
         self.review.sig_thresholds_edited.connect(self.folder_thresholds.edited)
         self.folder_thresholds.sig_status.connect(self.statusBar().showMessage)
         self.run_panel.sig_detector_changed.connect(self._on_run_panel_detector_changed)
@@ -198,35 +198,6 @@ class MainWindow(QMainWindow):
     def load_results(self, import_json: Path | None = None) -> None:
         self.controller.load_results(import_json)
 
-    @Slot(bool)
-    def _on_controller_results_loaded(self, imported: bool) -> None:
-        c = self.controller
-        self.folder_thresholds.restore()
-        self.source_status.show_source()
-        if not self._sidecar_timer.isActive():  # a run's last checkpoint or an import wrote them just now
-            self.source.set_sidecars("")
-        if imported and c.last_import is not None:
-            self.notice.set_message(self.source_status.import_text(c.last_import))
-        if c.results is not None:
-            self._thresholds_timer.stop()
-            self.model.thresholds = self.review.thresholds
-            self.model.replace_results(c.results.predictions, c.digests, c.labels)
-            self.model.set_reviewed(c.reviewed_files())
-            self.model.set_sequences(dict(c.sequences))
-            self._refresh_review_index()
-            self.grid.refresh_filters()
-            if imported:  # demo/import: land on the first detection
-                self.grid.select_row(self.model.first_row_with_detection())
-            self._on_grid_current_changed(self.grid.current_rel_path() or "")
-        self.verifier.close_session()
-        if self.stack.currentWidget() is self.verify:
-            self.show_verify()
-        if c.folder is not None:
-            self.folders.model.set_summary(c.folder, c.summary)
-        self.runs.update_banner()
-        if not self.engine.running:
-            self.runs.show_idle_progress()
-
     @Slot()
     def _refresh_review_index(self) -> None:
         folder_view.refresh_review_index(self)
@@ -234,18 +205,6 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_grid_current_changed(self, rel_path: str) -> None:
         folder_view.show_current(self, rel_path)
-
-    @Slot(object)
-    def _on_review_thresholds_changed(self, _thresholds: Thresholds) -> None:
-        if not self._thresholds_timer.isActive():
-            self._thresholds_timer.start()
-
-    @Slot()
-    def _apply_thresholds(self) -> None:
-        if self.review.thresholds != self.model.thresholds:
-            self.model.set_thresholds(self.review.thresholds)
-            self.grid.refresh_filters()
-        self.verifier.follow_detection_threshold()  # an open Verify queue follows the Detection slider
 
     # ---- thresholds: the user's, per folder and model (gui/folder_thresholds.py) ---------
     def thresholds_for_detector(self, detector_id: str) -> Thresholds:
