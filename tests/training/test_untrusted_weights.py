@@ -30,17 +30,43 @@ def _evil(path: Path, marker: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name, extra", [("md_v5a_renamed.pt", ("--id", "mdv5a")),
-                                         ("AI4GSnapshotSerengeti.ckpt", ())])
-def test_unverified_checkpoint_is_refused_before_it_is_opened(tmp_path: Path, name: str,
-                                                              extra: tuple[str, ...]) -> None:
+def test_unverified_checkpoint_is_refused_before_it_is_opened(tmp_path: Path) -> None:
+    name = "AI4GSnapshotSerengeti.ckpt"
     marker = tmp_path / "PWNED"
     weights = _evil(tmp_path / name, marker)
-    res = cli("models", "build", str(weights), *extra, "--images", str(tmp_path), check=False)
+    res = cli("models", "build", str(weights), "--images", str(tmp_path), check=False)
     assert res.returncode == 1 and "--trust-unverified" in res.stderr and "Traceback" not in res.stderr, res.stderr
     assert res.stderr.startswith(f"error: Refusing {name}")
     # it says exactly what --trust-unverified would do
-    assert "only in a separate Python process" in res.stderr and "not a sandbox" in res.stderr
+    assert "weights_only" in res.stderr and "only in a separate Python process" in res.stderr
+    assert "not a sandbox" in res.stderr
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("trust", [(), ("--trust-unverified",)])
+def test_an_unverified_file_is_never_fully_unpickled_even_when_trusted(tmp_path: Path,
+                                                                        trust: tuple[str, ...]) -> None:
+    marker = tmp_path / "PWNED"
+    weights = _evil(tmp_path / "md_v5a_renamed.pt", marker)  # MDv5 pickles the whole model
+    res = cli("models", "build", str(weights), "--id", "mdv5a", "--images", str(tmp_path), *trust, check=False)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr.startswith("error: Refusing md_v5a_renamed.pt")
+    assert "only a file whose checksum matches the official release is ever unpickled" in res.stderr
+    assert "--trust-unverified" not in res.stderr  # no way around it is offered
+    assert not marker.exists()
+
+
+def test_the_last_guard_checks_the_checksum_right_before_a_full_unpickle(tmp_path: Path) -> None:
+    from wildlife_desktop.core.errors import ModelPackError
+    from wildlife_desktop.runtime.catalogue import load_catalogue
+    from wildlife_desktop.training.packs.fetch import require_official
+
+    marker = tmp_path / "PWNED"
+    entry = load_catalogue().get("mdv5a")
+    official_name = entry.sources[0].filename
+    weights = _evil(tmp_path / official_name, marker)  # the official name, but not the official bytes
+    with pytest.raises(ModelPackError, match="Refusing"):
+        require_official(weights, entry)
     assert not marker.exists()
 
 
@@ -48,6 +74,7 @@ def test_trust_unverified_help_says_what_happens() -> None:
     res = cli("models", "build", "--help")
     text = " ".join(res.stdout.split())
     assert "opened only in a separate Python process" in text and "not a sandbox" in text
+    assert "weights_only" in text and "never accepted unverified" in text
 
 
 def test_trusted_file_is_still_loaded_weights_only(tmp_path: Path, parity_images: list[Path]) -> None:

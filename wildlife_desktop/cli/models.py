@@ -196,9 +196,11 @@ def add_parsers(sub: Any) -> None:
     mb.add_argument("--download", action="store_true", help="download from the official URL (needs internet)")
     mb.add_argument("--quantize", action="store_true", help="also write an int8 copy if the quantiser exists")
     mb.add_argument("--trust-unverified", action="store_true",
-                    help="build from a file no published checksum vouches for. It is opened only in a separate "
+                    help="build a state-dict checkpoint (e.g. a classifier) no published checksum vouches for. It "
+                         "is read with torch's weights_only loader (tensors only), and opened only in a separate "
                          "Python process (new empty temp folder, minimal environment, no image folder or app data "
-                         "path) that hands back only the ONNX model and test outputs; not a sandbox: it runs as you")
+                         "path) that hands back only the ONNX model and test outputs; not a sandbox: it runs as you. "
+                         "Checkpoints that pickle whole models (MegaDetector v5/v6) are never accepted unverified")
     mb.add_argument("--install", action="store_true", help="install the pack after building it")
     mb.add_argument("--json", action="store_true", help="JSON-lines events on stdout")
     stages.add_parsers(msub)

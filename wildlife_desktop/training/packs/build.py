@@ -37,14 +37,13 @@ from ...core.errors import ModelPackError
 from ...runtime.catalogue import CatalogueEntry, WeightSource, load_catalogue
 from ...runtime.manifest import MANIFEST_NAME, ModelManifest, save_manifest
 from ...runtime.store import sha256_file
-from .fetch import ChecksumResult, check_weights, require_trusted
+from .fetch import UNPICKLING_BUILDERS, ChecksumResult, check_weights, require_trusted
 from .licences import LICENCE_URLS, MIT_TEXT
 from .loaders import LOADERS, Loader
 from .parity import ParityReport, TorchFn, classifier_parity, detector_parity, parity_inputs
 
 ONNX_NAME = "model.onnx"
 #: Builders whose checkpoints need full unpickling (pickled model objects): always run isolated.
-UNPICKLING_BUILDERS = frozenset({"yolov5", "ultralytics", "pw_rtdetr_apache"})
 OPSET = 17
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -214,7 +213,8 @@ def build_pack(
     if not weights.is_file():
         raise ModelPackError(f"Weights file {weights} does not exist")
     checksum = check_weights(weights, entry, source)  # first: a damaged download is refused outright
-    require_trusted(checksum, weights, trust_unverified=trust_unverified)  # before anything unpickles it
+    require_trusted(checksum, weights, trust_unverified=trust_unverified,  # before anything opens it
+                    builder="test loader" if loader else entry.builder)
     if not images:
         raise ModelPackError("The parity check needs real images: pass --images FOLDER")
     if loader is None and (entry.builder not in LOADERS or entry.builder == "unsupported"):

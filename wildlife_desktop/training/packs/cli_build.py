@@ -40,7 +40,7 @@ def run_build(args: argparse.Namespace, paths: AppPaths) -> int:
     weights, entry, source = _resolve(args, paths)
     trust = bool(getattr(args, "trust_unverified", False))
     # Before torch is even imported: an unverified checkpoint is never opened without consent.
-    require_trusted(check_weights(weights, entry, source), weights, trust_unverified=trust)
+    require_trusted(check_weights(weights, entry, source), weights, trust_unverified=trust, builder=entry.builder)
     try:
         from .build import build_pack, list_images
     except ImportError as exc:

@@ -81,25 +81,52 @@ def check_weights(path: Path, entry: CatalogueEntry, source: WeightSource | None
     return ChecksumResult(digest, src, False, f"unverified: upstream publishes no checksum for {src.filename}")
 
 
-def require_trusted(checksum: ChecksumResult, path: Path, *, trust_unverified: bool) -> None:
-    """Refuse a weights file no published checksum vouches for, unless the user trusts it.
+#: Builders whose checkpoints pickle whole model objects: loading them runs the pickle's code.
+UNPICKLING_BUILDERS = frozenset({"yolov5", "ultralytics", "pw_rtdetr_apache"})
 
-    A PyTorch checkpoint is a Python pickle: loading one can run code hidden in it. We only
-    build from files whose checksum matches what upstream publishes, or that the user
-    explicitly trusts (``--trust-unverified``), and never unpickle before this check. A trusted
-    unverified file is then opened only in a separate process (``isolate.py``).
+
+def require_trusted(checksum: ChecksumResult, path: Path, *, trust_unverified: bool, builder: str) -> None:
+    """Refuse a weights file unless reading it can run no code we have not vouched for.
+
+    A PyTorch checkpoint is a Python pickle: loading one in full can run code hidden in it. Rule:
+    only a file whose checksum matches the official release is ever fully unpickled (the
+    builders in :data:`UNPICKLING_BUILDERS`); any other file is read with torch's ``weights_only``
+    loader, which rebuilds tensors and executes nothing, and only when the user says so
+    (``--trust-unverified``). Called before anything opens the file.
 
     Raises:
-        ModelPackError: ``checksum`` is not verified and ``trust_unverified`` is false.
+        ModelPackError: ``checksum`` is not verified and the builder must unpickle the whole model
+            (always), or ``trust_unverified`` is false.
     """
-    if checksum.verified or trust_unverified:
+    if checksum.verified:
+        return
+    name = Path(path).name
+    if builder in UNPICKLING_BUILDERS:
+        raise ModelPackError(
+            f"Refusing {name}: {checksum.note}. Its builder must unpickle the whole model object, which can run "
+            f"code hidden in the file, and only a file whose checksum matches the official release is ever "
+            f"unpickled. Use the official file under its official name (or --download).")
+    if trust_unverified:
         return
     raise ModelPackError(
-        f"Refusing {Path(path).name}: {checksum.note}. A PyTorch checkpoint can carry code that runs when it is "
+        f"Refusing {name}: {checksum.note}. A PyTorch checkpoint can carry code that runs when it is "
         f"opened. If you trust where this file came from, run again with --trust-unverified: the file is then "
-        f"opened only in a separate Python process, started in a new empty temporary folder with a minimal "
-        f"environment (no image folder or app data path in it), which hands back only the ONNX model and its "
-        f"test outputs. That process still runs under your user account: it is not a sandbox.")
+        f"read with torch's weights_only loader (tensors only, no code from the file runs), and only in a "
+        f"separate Python process, started in a new empty temporary folder with a minimal environment (no image "
+        f"folder or app data path in it), which hands back only the ONNX model and its test outputs. That "
+        f"process still runs under your user account: it is not a sandbox.")
+
+
+def require_official(path: Path, entry: CatalogueEntry) -> None:
+    """Check, right before a full unpickle, that ``path`` is the official file of ``entry``.
+
+    Raises:
+        ModelPackError: the checksum does not match, or upstream publishes none for this file.
+    """
+    checksum = check_weights(path, entry, None)
+    if not checksum.verified:
+        raise ModelPackError(f"Refusing to unpickle {Path(path).name}: {checksum.note}. Only a file whose "
+                             f"checksum matches the official release is ever unpickled.")
 
 
 def download(url: str, dest: Path, *, timeout: float = 60.0) -> Path:

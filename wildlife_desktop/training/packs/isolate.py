@@ -2,9 +2,9 @@
 
 A checkpoint is a Python pickle: unpickling one can run code hidden in it. ``models build``
 therefore never unpickles a checkpoint in its own process. Builders that need full unpickling
-(yolov5, ultralytics, RT-DETR) and every file whose checksum no catalogue entry vouches for
-(``--trust-unverified``) are loaded, exported to ONNX and run on the parity inputs by a child
-process (:func:`run_isolated`):
+(yolov5, ultralytics, RT-DETR; official files only, see ``fetch.require_trusted``) and every
+unverified state-dict file (``--trust-unverified``, read ``weights_only``) are loaded, exported to
+ONNX and run on the parity inputs by a child process (:func:`run_isolated`):
 
 * started as ``python -I -X utf8 -c <bootstrap>``: ``-I`` ignores every ``PYTHON*`` variable,
   the user's site-packages and the current folder; the command line names no path;

@@ -19,6 +19,7 @@ from torch import nn
 
 from ...core.errors import ModelPackError
 from ...runtime.catalogue import CatalogueEntry
+from .fetch import require_official
 from .resnet import load_pw_resnet
 
 Loader = Callable[[Path, CatalogueEntry], nn.Module]
@@ -47,14 +48,17 @@ def _need(module: str, pip_name: str, entry: CatalogueEntry) -> Any:
             f"(licence {entry.code_licence}; build machine only, never a runtime dependency). ({exc})") from exc
 
 
-def _torch_load(path: Path, *, trusted_pickle: bool) -> Any:
-    """Load a checkpoint; full unpickling only for files that need it (pickled model objects).
+def _torch_load(path: Path, entry: CatalogueEntry, *, full_pickle: bool) -> Any:
+    """Load a checkpoint: ``weights_only`` (tensors, no code runs) unless ``full_pickle``.
 
-    ``build_pack`` calls the builders that unpickle only inside the isolated child process
-    (``isolate.py``), never in the process that runs the app or the CLI.
+    A full unpickle (pickled model objects) happens only for the official file of ``entry``,
+    checked here against its published checksum, and ``build_pack`` runs such builders only inside
+    the isolated child process (``isolate.py``).
     """
+    if full_pickle:
+        require_official(path, entry)
     try:
-        return torch.load(path, map_location="cpu", weights_only=not trusted_pickle)
+        return torch.load(path, map_location="cpu", weights_only=not full_pickle)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for bad files
         raise ModelPackError(f"Cannot load {path.name} as a PyTorch checkpoint: {exc}") from exc
 
@@ -64,7 +68,7 @@ def load_pw_resnet_checkpoint(path: Path, entry: CatalogueEntry) -> nn.Module:
     if entry.resnet_layers is None:
         raise ModelPackError(f"Catalogue entry '{entry.id}' has no resnet_layers")
     n_out = 1 if len(entry.labels) == 2 else len(entry.labels)
-    ckpt = _torch_load(path, trusted_pickle=False)
+    ckpt = _torch_load(path, entry, full_pickle=False)
     if not isinstance(ckpt, dict):
         raise ModelPackError(f"{path.name} is not a state-dict checkpoint")
     try:
@@ -82,7 +86,7 @@ def load_yolov5_checkpoint(path: Path, entry: CatalogueEntry) -> nn.Module:
     root = str(Path(yolov5.__file__).parent)
     if root not in sys.path:
         sys.path.insert(0, root)  # the pickle refers to 'models.yolo.DetectionModel'
-    ckpt = _torch_load(path, trusted_pickle=True)
+    ckpt = _torch_load(path, entry, full_pickle=True)
     model = (ckpt.get("ema") or ckpt["model"]) if isinstance(ckpt, dict) else ckpt
     model = model.float().eval()
     if hasattr(model, "fuse"):
@@ -99,6 +103,7 @@ def load_ultralytics_checkpoint(path: Path, entry: CatalogueEntry) -> nn.Module:
     """MDv6 / MDv1000 ultralytics models (YOLOv9/v10/11, RT-DETR) in ultralytics' export mode:
     ``[1, 4+nc, A]`` (v8/v9/11), ``[1, 300, 6]`` (v10 end-to-end), ``[1, 300, 4+nc]`` (RT-DETR)."""
     ul = _need("ultralytics", "ultralytics", entry)
+    require_official(path, entry)  # ultralytics unpickles the whole model
     cls = ul.RTDETR if entry.family == "rtdetr" else ul.YOLO
     model = cls(str(path)).model.float().eval()
     if hasattr(model, "fuse"):
@@ -127,6 +132,7 @@ def load_pw_rtdetr_apache(path: Path, entry: CatalogueEntry) -> nn.Module:
     """MDV6-apa-rtdetr-c through Pytorch-Wildlife's ``MegaDetectorV6Apache`` (RT-DETRv2, Apache-2.0).
     Its ``model.model`` is ``cfg.model.deploy()``; we skip its postprocessor and export raw queries."""
     det_mod = _need("PytorchWildlife.models.detection", "PytorchWildlife", entry)
+    require_official(path, entry)  # Pytorch-Wildlife unpickles the whole model
     version = "MDV6-rtdetr-e-apache" if entry.id.endswith("-e") else "MDV6-rtdetr-c-apache"
     det = det_mod.MegaDetectorV6Apache(weights=str(path), device="cpu", pretrained=False, version=version)
     return _RtDetrToLayout(det.model.model).eval()
