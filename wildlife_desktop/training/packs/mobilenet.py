@@ -13,8 +13,6 @@ species, and nothing about empty frames. Its name says so wherever a user sees i
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -22,8 +20,9 @@ from pathlib import Path
 from typing import Final
 
 from ...core.errors import ModelPackError
-from ...runtime.manifest import MANIFEST_NAME, ModelManifest, save_manifest
+from ...runtime.manifest import ModelManifest
 from ...runtime.store import ModelStore, sha256_file
+from .local_pack import install_onnx_pack
 
 Notify = Callable[[str], None]
 
@@ -147,11 +146,6 @@ def install_mobilenet(store: ModelStore, source_dir: Path, *, notify: Notify = p
         )
     labels = read_labels(folder / LABELS_NAME)
     manifest = mobilenet_manifest(labels, datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    store.root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".mobilenet-", dir=store.root) as tmp:
-        pack = Path(tmp)
-        shutil.copyfile(onnx_path, pack / ONNX_NAME)
-        save_manifest(pack / MANIFEST_NAME, manifest)
-        installed = store.import_pack(pack, replace=True)
+    installed = install_onnx_pack(store, onnx_path, manifest)
     notify(f"MobileNetV2: installed '{installed.id}' ({installed.name}, {LICENCE})")
     return installed

@@ -12,16 +12,15 @@ MegadetectorLite. Its person class fires on animals in infrared night frames, he
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final
 
 from ...core.errors import ModelPackError
-from ...runtime.manifest import MANIFEST_NAME, ModelManifest, save_manifest
+from ...runtime.manifest import ModelManifest
 from ...runtime.store import ModelStore, sha256_file
+from .local_pack import install_onnx_pack
 
 Notify = Callable[[str], None]
 
@@ -128,16 +127,7 @@ def install_nanodet(store: ModelStore, source_dir: Path | None, *, notify: Notif
                              f"expected {SHA256[:12]}...); it will not be installed")
     labels = read_labels(labels_path)
     notify(f"NanoDet COCO: {onnx_path} (sha256 {sha[:12]}..., licence {LICENCE})")
-    m = nanodet_manifest(labels, sha)
-    store.root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".nanodet-", dir=store.root) as tmp:
-        pack = Path(tmp)
-        try:
-            shutil.copyfile(onnx_path, pack / ONNX_NAME)
-        except OSError as exc:
-            raise ModelPackError(f"NanoDet COCO: cannot copy {onnx_path}: {exc.strerror or exc}") from exc
-        save_manifest(pack / MANIFEST_NAME, m)
-        installed = store.import_pack(pack, replace=replace)
+    installed = install_onnx_pack(store, onnx_path, nanodet_manifest(labels, sha), replace=replace)
     notify(f"Installed {installed.id}: {installed.name} (people and vehicles; person floor "
            f"{CATEGORY_FLOORS['person']}, vehicle floor {CATEGORY_FLOORS['vehicle']})")
     return installed
